@@ -1,0 +1,139 @@
+"""Settings: model endpoint, budgets, sandbox limits.
+
+Sources, highest priority first: keyword arguments, environment (``DEVTEAM_*``; nested
+fields with ``__``, e.g. ``DEVTEAM_SANDBOX__MEMORY=1g``), ``devteam.toml`` (or the file named
+by ``DEVTEAM_CONFIG``), defaults. Unknown keys are an error, so a typo never goes unnoticed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from devteam.errors import ConfigError
+
+EmbeddedModelName = Literal["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class BudgetSettings(_Strict):
+    """Bounds of one run. Checked before every model call and every loop."""
+
+    max_tokens: int = Field(60_000, gt=0, description="prompt + completion tokens for the run")
+    max_wall_s: float = Field(1800.0, gt=0, description="wall-clock seconds for the run")
+    max_fix_attempts: int = Field(4, ge=0, description="coder fix rounds after a failing test run")
+    max_steps: int = Field(40, gt=0, description="graph steps (node executions) for the run")
+
+
+class SandboxSettings(_Strict):
+    """Limits of the sandbox in which generated code runs. Restrictive by default."""
+
+    backend: Literal["docker", "local"] = "docker"
+    image: str = "devteam-sandbox:bookworm"
+    network: bool = False
+    read_only_root: bool = True
+    memory: str = Field("512m", description="memory cap (docker syntax: 512m, 1g)")
+    cpus: float = Field(1.0, gt=0)
+    pids: int = Field(128, gt=0)
+    tmpfs_size: str = "64m"
+    workspace_size: str = "256m"
+    user: str = "1000:1000"
+    timeout_s: float = Field(120.0, gt=0, description="wall-clock limit per command")
+    output_limit: int = Field(16_000, gt=0, description="bytes of output kept (head + tail)")
+    extra_packages: list[str] = Field(default_factory=list)
+
+
+class Settings(BaseSettings):
+    """All of devteam's settings. Model endpoint fields sit at the top level.
+
+    With ``base_url`` unset, devteam runs its embedded model (``embedded_model``) on a
+    loopback port for the length of the run. With ``base_url`` set, nothing is launched.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="DEVTEAM_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_assignment=True,
+    )
+
+    base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://gpu:8000/v1")
+    model: str | None = Field(None, description="model name sent to the endpoint")
+    api_key: str = Field("not-needed", repr=False)
+    embedded_model: EmbeddedModelName = "qwen2.5-coder-0.5b"
+    temperature: float = Field(0.0, ge=0, le=2)
+    seed: int | None = 0
+    max_tokens_per_call: int = Field(1536, gt=0)
+    request_timeout_s: float = Field(600.0, gt=0)
+    context_tokens: int = Field(8192, ge=2048, description="n_ctx of the embedded server")
+    structured_output: Literal["auto", "json_schema", "json_object", "off"] = "auto"
+
+    workspace_root: Path = Path("workspace")
+    state_dir: Path = Path(".devteam")
+    cache_dir: Path = Field(default_factory=lambda: _default_cache_dir())
+
+    budget: BudgetSettings = Field(default_factory=BudgetSettings)
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = Path(os.environ.get("DEVTEAM_CONFIG", "devteam.toml"))
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_path),
+        )
+
+    @property
+    def uses_embedded_model(self) -> bool:
+        return not self.base_url
+
+    @property
+    def checkpoint_db(self) -> Path:
+        return self.state_dir / "checkpoints.sqlite"
+
+    def run_dir(self, run_id: str) -> Path:
+        """Where a run's audit log and report live (outside the produced repository)."""
+        return self.state_dir / "runs" / run_id
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "devteam"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build Settings, turning a validation error into one clear sentence."""
+    cfg_file = os.environ.get("DEVTEAM_CONFIG")
+    if cfg_file and not Path(cfg_file).is_file():
+        raise ConfigError(
+            f"DEVTEAM_CONFIG names {cfg_file!r}, which does not exist; fix the path or unset it."
+        )
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ConfigError(
+            f"Invalid setting {where!r}: {first['msg']} (check DEVTEAM_* variables and "
+            f"devteam.toml; {exc.error_count()} problem(s) in all)."
+        ) from exc

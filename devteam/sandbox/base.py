@@ -1,0 +1,88 @@
+"""The sandbox contract: what the agents may ask of any backend.
+
+Deployment (start/stop/is_alive), runtime (exec, put/get files), results as pydantic models.
+Paths given to ``put_files``/``get_file`` are relative to the sandbox's workspace directory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Protocol, Self, runtime_checkable
+
+from pydantic import BaseModel, Field
+
+#: Exit codes ``devteam sandbox exec`` uses for outcomes that are not the program's own.
+EXIT_TIMEOUT = 124
+EXIT_OOM = 137
+EXIT_SANDBOX_ERROR = 125
+
+#: Where the workspace lives inside the sandbox.
+WORKDIR = "/workspace"
+
+
+class ExecResult(BaseModel):
+    """The outcome of one command in the sandbox."""
+
+    command: list[str]
+    exit_code: int
+    timed_out: bool = False
+    oom_killed: bool = False
+    duration_s: float = 0.0
+    stdout: str = ""
+    stderr: str = ""
+    output_truncated: bool = Field(False, description="head and tail kept, middle cut")
+    failing_tests: list[str] = Field(default_factory=list, description="pytest node ids")
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out and not self.oom_killed
+
+    def verdict(self) -> str:
+        if self.timed_out:
+            return "timed out"
+        if self.oom_killed:
+            return "killed: out of memory"
+        return "passed" if self.exit_code == 0 else f"failed (exit {self.exit_code})"
+
+
+@runtime_checkable
+class Sandbox(Protocol):
+    """A place to run untrusted commands. Use as a context manager: stop() always runs."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def is_alive(self) -> bool: ...
+
+    def put_files(self, files: Mapping[str, bytes | str]) -> None:
+        """Write files (relative paths) into the sandbox workspace."""
+        ...
+
+    def sync_dir(self, src: Path) -> None:
+        """Make the sandbox workspace mirror ``src`` (``.git`` excluded)."""
+        ...
+
+    def get_file(self, path: str) -> bytes: ...
+
+    def exec(
+        self,
+        command: Sequence[str] | str,
+        *,
+        timeout_s: float | None = None,
+        workdir: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> ExecResult:
+        """Run a command (argv list, or a string run by ``sh -c``) in the workspace."""
+        ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
