@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     model: str | None = Field(None, description="model name sent to the endpoint")
     api_key: str = Field("not-needed", repr=False)
     embedded_model: EmbeddedModelName = "qwen2.5-coder-0.5b"
+    model_file: Path | None = Field(
+        None, description="a GGUF file of your own to serve instead of fetching embedded_model"
+    )
     temperature: float = Field(0.0, ge=0, le=2)
     seed: int | None = 0
     max_tokens_per_call: int = Field(1536, gt=0)
