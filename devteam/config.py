@@ -44,15 +44,34 @@ class SandboxSettings(_Strict):
     image: str = "devteam-sandbox:bookworm"
     network: bool = False
     read_only_root: bool = True
-    memory: str = Field("512m", description="memory cap (docker syntax: 512m, 1g)")
-    cpus: float = Field(1.0, gt=0)
-    pids: int = Field(128, gt=0)
+    memory: str = Field(default="512m", description="memory cap (docker syntax: 512m, 1g)")
+    cpus: float = Field(default=1.0, gt=0)
+    pids: int = Field(default=128, gt=0)
     tmpfs_size: str = "64m"
     workspace_size: str = "256m"
     user: str = "1000:1000"
-    timeout_s: float = Field(120.0, gt=0, description="wall-clock limit per command")
-    output_limit: int = Field(16_000, gt=0, description="bytes of output kept (head + tail)")
-    extra_packages: list[str] = Field(default_factory=list)
+    timeout_s: float = Field(default=120.0, gt=0, description="wall-clock limit per command")
+    output_limit: int = Field(
+        default=16_000, gt=0, description="bytes kept per output stream (head + tail)"
+    )
+    extra_packages: list[str] = Field(
+        default_factory=list, description="extra Debian packages baked into the image"
+    )
+    env: dict[str, str] = Field(
+        default_factory=dict, description="extra variables for every command (host env never is)"
+    )
+    build_mode: Literal["auto", "dockerfile", "offline"] = Field(
+        default="auto",
+        description="image build: Dockerfile (needs a registry), debootstrap, or detect",
+    )
+    base_image: str = Field(
+        default="python:3.12-slim", description="FROM image of the Dockerfile build"
+    )
+    debian_suite: str = "bookworm"
+    debian_mirror: str | None = Field(
+        default=None, description="debootstrap mirror (None: its default)"
+    )
+    prune_on_start: bool = Field(default=True, description="remove containers left by dead owners")
 
 
 class Settings(BaseSettings):
@@ -69,7 +88,9 @@ class Settings(BaseSettings):
         validate_assignment=True,
     )
 
-    base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://gpu:8000/v1")
+    base_url: str | None = Field(
+        None, description="OpenAI-compatible endpoint, e.g. http://gpu:8000/v1"
+    )
     model: str | None = Field(None, description="model name sent to the endpoint")
     api_key: str = Field("not-needed", repr=False)
     embedded_model: EmbeddedModelName = "qwen2.5-coder-0.5b"

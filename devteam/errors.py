@@ -46,6 +46,18 @@ class SandboxUnavailableError(SandboxError, ConnectionError):
     """No Docker engine, or no sandbox image."""
 
 
+class SandboxImageMissingError(SandboxUnavailableError):
+    """The sandbox image is not present in the Docker engine."""
+
+
+class SandboxBuildError(SandboxError):
+    """The sandbox image could not be built."""
+
+
+class SandboxFileNotFoundError(SandboxError, FileNotFoundError):
+    """A file asked for does not exist in the sandbox workspace."""
+
+
 class CommandTimeoutError(SandboxError, TimeoutError):
     """A sandboxed command ran past its wall-clock limit."""
 

@@ -32,7 +32,7 @@ class ExecResult(BaseModel):
     duration_s: float = 0.0
     stdout: str = ""
     stderr: str = ""
-    output_truncated: bool = Field(False, description="head and tail kept, middle cut")
+    output_truncated: bool = Field(default=False, description="head and tail kept, middle cut")
     failing_tests: list[str] = Field(default_factory=list, description="pytest node ids")
 
     @property
