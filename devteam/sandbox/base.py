@@ -29,6 +29,7 @@ class ExecResult(BaseModel):
     exit_code: int
     timed_out: bool = False
     oom_killed: bool = False
+    pids_limit_hit: bool = Field(default=False, description="a fork was refused at the pids cap")
     duration_s: float = 0.0
     stdout: str = ""
     stderr: str = ""

@@ -73,6 +73,13 @@ BASE_ENV: dict[str, str] = {
 _KILL_ALL = 'i=0; while kill -9 -1 2>/dev/null; do i=$((i+1)); [ "$i" -ge 100000 ] && break; done'
 _SUPERVISOR = f't="$1"; shift; timeout -s KILL "$t" "$@"; rc=$?; {_KILL_ALL}; exit "$rc"'
 _REAPER = f"{_KILL_ALL}; exit 0"
+#: The same, after writing queued files (a tar on stdin) into the workspace.
+_UNTAR_FAILED = 125
+_UNTAR_MSG = "devteam: copying files into the sandbox failed"
+_UNTAR_THEN_SUPERVISE = (
+    f"tar -x -m --no-same-owner -C {WORKDIR} -f - >/dev/null || "
+    f'{{ echo "{_UNTAR_MSG}" >&2; exit {_UNTAR_FAILED}; }}; {_SUPERVISOR}'
+)
 
 #: Seconds the host waits beyond the command's own timeout before stepping in itself.
 _HOST_GRACE_S = 5.0
@@ -81,28 +88,44 @@ _POLL_S = 0.5
 #: The most bytes get_file returns.
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
-_OOM_PATHS_V1 = (
-    "/sys/fs/cgroup/memory/docker/{id}/memory.oom_control",
-    "/sys/fs/cgroup/memory/system.slice/docker-{id}.scope/memory.oom_control",
+#: Where the host sees the container's cgroup counters (cgroup v1 and v2, cgroupfs and systemd).
+_CGROUP_DIRS = (
+    ("/sys/fs/cgroup/memory/docker/{id}", "/sys/fs/cgroup/pids/docker/{id}"),
+    (
+        "/sys/fs/cgroup/memory/system.slice/docker-{id}.scope",
+        "/sys/fs/cgroup/pids/system.slice/docker-{id}.scope",
+    ),
+    ("/sys/fs/cgroup/system.slice/docker-{id}.scope",) * 2,
+    ("/sys/fs/cgroup/docker/{id}",) * 2,
 )
-_OOM_PATHS_V2 = (
-    "/sys/fs/cgroup/system.slice/docker-{id}.scope/memory.events",
-    "/sys/fs/cgroup/docker/{id}/memory.events",
-)
-_OOM_INSIDE = (
-    "cat /sys/fs/cgroup/memory/memory.oom_control 2>/dev/null || cat /sys/fs/cgroup/memory.events"
+#: The same counters read from inside the container (one exec) when the host cannot see them.
+_COUNTERS_INSIDE = (
+    "cat /sys/fs/cgroup/memory/memory.oom_control /sys/fs/cgroup/pids/pids.events 2>/dev/null"
+    " || cat /sys/fs/cgroup/memory.events /sys/fs/cgroup/pids.events 2>/dev/null; exit 0"
 )
 
 
-def _parse_oom_kill(text: str) -> int | None:
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[0] == "oom_kill":
-            try:
-                return int(parts[1])
-            except ValueError:
-                return None
-    return None
+class _Counters:
+    """Kernel counters of the container's cgroups: OOM kills and forks refused at the pids cap."""
+
+    __slots__ = ("oom_kill", "pids_max")
+
+    def __init__(self, oom_kill: int = 0, pids_max: int = 0) -> None:
+        self.oom_kill = oom_kill
+        self.pids_max = pids_max
+
+    @classmethod
+    def parse(cls, text: str) -> _Counters:
+        c = cls()
+        for line in text.splitlines():
+            parts = line.split()
+            if len(parts) != 2 or not parts[1].isdigit():
+                continue
+            if parts[0] == "oom_kill":
+                c.oom_kill = int(parts[1])
+            elif parts[0] == "max":  # pids.events
+                c.pids_max = int(parts[1])
+        return c
 
 
 def _uid_of(user: str) -> str:
@@ -136,9 +159,10 @@ class DockerSandbox:
         self._client = client
         self._container: Any = None
         self._lock = threading.RLock()
-        self._oom_path: str | None = None
-        self._oom_seen = 0
+        self._cgroup_files: tuple[str, str] | None = None
+        self._counters = _Counters()
         self._synced_src: Path | None = None
+        self._pending: dict[str, bytes] = {}
         #: How many times the container had to be restarted to recover (workspace re-synced).
         self.restarts = 0
         if _uid_of(self.settings.user) == _uid_of(INIT_USER):
@@ -165,8 +189,8 @@ class DockerSandbox:
                 log.debug("prune at start failed: %s", exc)
         self._check_image()
         self._container = self._create_container()
-        self._oom_path = self._find_host_oom_path()
-        self._oom_seen = self._read_oom_count() or 0
+        self._cgroup_files = self._find_host_cgroup_files()
+        self._counters = self._read_counters() or _Counters()
         if self._workspace is not None:
             self.sync_dir(self._workspace)
 
@@ -233,6 +257,7 @@ class DockerSandbox:
         from docker.errors import APIError, NotFound
 
         container, self._container = self._container, None
+        self._pending.clear()
         if container is not None:
             try:
                 container.remove(force=True, v=True)
@@ -251,6 +276,13 @@ class DockerSandbox:
             return False
         return bool(self._container.status == "running")
 
+    def processes(self) -> list[tuple[int, int, str]]:
+        """(host pid, uid, command line) of every process in the container, seen from outside."""
+        if self._container is None:
+            return []
+        top = self._client.api.top(self._container.id, ps_args="-o pid,uid,args")
+        return [(int(p[0]), int(p[1]), p[2]) for p in top.get("Processes") or []]
+
     def __enter__(self) -> Self:
         self.start()
         return self
@@ -265,22 +297,42 @@ class DockerSandbox:
 
     # ----------------------------------------------------------------- files
     def put_files(self, files: Mapping[str, bytes | str]) -> None:
+        """Queue files for the workspace; they are written before the next command runs.
+
+        Batching the copy into the next exec saves a whole exec round trip. ``get_file``,
+        ``flush()`` and a command all see the files; a write failure (workspace full) raises
+        SandboxError from whichever of them flushes.
+        """
+        for rel, content in files.items():
+            name = _safe_relpath(rel)
+            self._pending[name] = content.encode() if isinstance(content, str) else content
+
+    def flush(self) -> None:
+        """Write queued ``put_files`` now."""
+        tar = self._take_pending()
+        if tar is not None:
+            self._extract(tar, clear=False)
+
+    def _take_pending(self) -> bytes | None:
+        if not self._pending:
+            return None
+        pending, self._pending = self._pending, {}
         buf = io.BytesIO()
+        now = int(time.time())
         with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-            for rel, content in files.items():
-                name = _safe_relpath(rel)
-                data = content.encode() if isinstance(content, str) else content
+            for name, data in pending.items():
                 info = tarfile.TarInfo(name)
                 info.size = len(data)
                 info.mode = 0o644
-                info.mtime = int(time.time())
+                info.mtime = now
                 tar.addfile(info, io.BytesIO(data))
-        self._extract(buf.getvalue(), clear=False)
+        return buf.getvalue()
 
     def sync_dir(self, src: Path) -> None:
         src = Path(src)
         if not src.is_dir():
             raise SandboxError(f"Cannot sync {src}: not a directory; pass an existing directory.")
+        self._pending.clear()  # the sync replaces the whole workspace anyway
         self._extract(_tar_dir(src), clear=True)
         self._synced_src = src
 
@@ -303,6 +355,7 @@ class DockerSandbox:
             raise SandboxError(f"Copying files into the sandbox failed{hint}: {msg}")
 
     def get_file(self, path: str) -> bytes:
+        self.flush()
         target = path if path.startswith("/") else f"{WORKDIR}/{_safe_relpath(path)}"
         data = bytearray()
         err = CappedBuffer(2000)
@@ -345,8 +398,11 @@ class DockerSandbox:
         limit = self.settings.output_limit
         out, err = CappedBuffer(limit), CappedBuffer(limit)
         with self._lock:
+            tar = self._take_pending()
+            script = _SUPERVISOR if tar is None else _UNTAR_THEN_SUPERVISE
             raw = self._run_exec(
-                ["sh", "-c", _SUPERVISOR, "devteam-exec", f"{limit_s:.3f}", *argv],
+                ["sh", "-c", script, "devteam-exec", f"{limit_s:.3f}", *argv],
+                stdin=tar,
                 env=env,
                 workdir=cwd,
                 deadline_s=limit_s + _HOST_GRACE_S,
@@ -354,9 +410,14 @@ class DockerSandbox:
                 on_stderr=err.feed,
             )
             code = raw.exit_code if raw.exit_code is not None else -1
+            if tar is not None and code == _UNTAR_FAILED and _UNTAR_MSG in err.text():
+                raise SandboxError(
+                    f"Copying files into the sandbox failed: {err.text().strip()} "
+                    "(workspace full? raise sandbox.workspace_size)"
+                )
             if raw.host_deadline_hit or raw.supervisor_lost or code >= 128 or code < 0:
                 self._reap()
-            oom_delta = self._oom_delta(code)
+            oom_delta, pids_delta = self._counter_deltas(code)
         timed_out = raw.host_deadline_hit or (code == 137 and raw.duration_s >= limit_s - 0.05)
         stdout, stderr = out.text(), err.text()
         return ExecResult(
@@ -364,6 +425,7 @@ class DockerSandbox:
             exit_code=EXIT_TIMEOUT if timed_out else code,
             timed_out=timed_out,
             oom_killed=oom_delta > 0,
+            pids_limit_hit=pids_delta > 0,
             duration_s=round(raw.duration_s, 4),
             stdout=stdout,
             stderr=stderr,
@@ -509,43 +571,46 @@ class DockerSandbox:
         else:
             log.warning("sandbox restarted: its workspace is empty again")
 
-    # OOM accounting: the kernel counts OOM kills in the container's memory cgroup.
-    def _find_host_oom_path(self) -> str | None:
+    # Limits hit: the kernel counts OOM kills and refused forks in the container's cgroups.
+    def _find_host_cgroup_files(self) -> tuple[str, str] | None:
         cid = self._container.id
-        for tmpl in (*_OOM_PATHS_V1, *_OOM_PATHS_V2):
-            path = tmpl.format(id=cid)
-            if os.access(path, os.R_OK):
-                return path
+        for mem_dir, pids_dir in _CGROUP_DIRS:
+            mem = mem_dir.format(id=cid)
+            pids = pids_dir.format(id=cid)
+            for mem_file in (f"{mem}/memory.oom_control", f"{mem}/memory.events"):
+                if os.access(mem_file, os.R_OK) and os.access(f"{pids}/pids.events", os.R_OK):
+                    return mem_file, f"{pids}/pids.events"
         return None
 
-    def _read_oom_count(self) -> int | None:
-        if self._oom_path is not None:
+    def _read_counters(self) -> _Counters | None:
+        if self._cgroup_files is not None:
             try:
-                with open(self._oom_path) as fh:
-                    return _parse_oom_kill(fh.read())
+                text = "".join(Path(f).read_text() for f in self._cgroup_files)
             except OSError:
                 return None
+            return _Counters.parse(text)
         out = CappedBuffer(4000)
         try:
             raw = self._run_exec(
-                ["sh", "-c", _OOM_INSIDE],
+                ["sh", "-c", _COUNTERS_INSIDE],
                 deadline_s=10.0,
                 on_stdout=out.feed,
                 on_stderr=lambda _b: None,
             )
         except SandboxError:
             return None
-        return _parse_oom_kill(out.text()) if raw.exit_code == 0 else None
+        return _Counters.parse(out.text()) if raw.exit_code == 0 else None
 
-    def _oom_delta(self, exit_code: int) -> int:
-        # Without host access to the cgroup, only look (one exec) when the command failed.
-        if self._oom_path is None and exit_code == 0:
-            return 0
-        count = self._read_oom_count()
-        if count is None:
-            return 0
-        delta, self._oom_seen = count - self._oom_seen, count
-        return max(delta, 0)
+    def _counter_deltas(self, exit_code: int) -> tuple[int, int]:
+        """(OOM kills, refused forks) since the last look."""
+        # Without host access to the cgroup, look (one exec) only when the command failed.
+        if self._cgroup_files is None and exit_code == 0:
+            return 0, 0
+        now = self._read_counters()
+        if now is None:
+            return 0, 0
+        before, self._counters = self._counters, now
+        return max(now.oom_kill - before.oom_kill, 0), max(now.pids_max - before.pids_max, 0)
 
 
 def _safe_relpath(rel: str) -> str:
