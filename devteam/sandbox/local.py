@@ -67,8 +67,10 @@ class LocalSandbox:
     def start(self) -> None:
         if self._dir is not None:
             return
-        log.warning(WARNING)
-        print(WARNING, file=sys.stderr)
+        if logging.getLogger().handlers:
+            log.warning(WARNING)
+        else:  # nobody configured logging: say it on stderr ourselves, loudly
+            print(WARNING, file=sys.stderr)
         self._dir = Path(tempfile.mkdtemp(prefix="devteam-local-sandbox-"))
         if self._initial is not None:
             self.sync_dir(self._initial)

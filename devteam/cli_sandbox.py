@@ -1,0 +1,168 @@
+"""``devteam sandbox ...``: run one command sandboxed, build the image, prune leftovers, status.
+
+Exit codes of ``devteam sandbox exec``: the command's own, or 124 (timed out), 137 (killed:
+out of memory), 125 (the sandbox itself failed: no engine, no image, bad settings).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from devteam.config import SandboxSettings, load_settings
+from devteam.errors import DevteamError
+from devteam.sandbox.base import EXIT_OOM, EXIT_SANDBOX_ERROR, EXIT_TIMEOUT
+
+app = typer.Typer(
+    name="sandbox",
+    help="Run commands in the isolated sandbox; build, inspect and clean it up.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _settings(**overrides: object) -> SandboxSettings:
+    base = load_settings().sandbox
+    data = base.model_dump()
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    return SandboxSettings(**data)
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    err.print(f"[red]error:[/red] {exc}")
+    return typer.Exit(EXIT_SANDBOX_ERROR)
+
+
+@app.command("exec")
+def exec_cmd(
+    command: Annotated[list[str], typer.Argument(help="the command and its arguments, after --")],
+    dir: Annotated[
+        Path | None,
+        typer.Option("--dir", "-d", help="copy this directory into /workspace first"),
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", "-t", help="wall-clock seconds (default: config)")
+    ] = None,
+    memory: Annotated[str | None, typer.Option(help="memory cap, e.g. 512m")] = None,
+    backend: Annotated[
+        str | None, typer.Option(help="docker (default) or local (weaker isolation)")
+    ] = None,
+) -> None:
+    """Run one command in a fresh sandbox, print its output, exit with its exit code.
+
+    Exit codes: the command's own; 124 timed out; 137 out of memory; 125 sandbox failure.
+    """
+    from devteam.sandbox import open_sandbox
+
+    if dir is not None and not dir.is_dir():
+        raise _fail(ValueError(f"--dir {dir} is not a directory; pass an existing directory."))
+    try:
+        settings = _settings(memory=memory, backend=backend)
+        with open_sandbox(settings, workspace=dir) as sb:
+            res = sb.exec(command, timeout_s=timeout)
+    except (DevteamError, ValueError) as exc:
+        raise _fail(exc) from None
+    sys.stdout.write(res.stdout)
+    sys.stdout.flush()
+    sys.stderr.write(res.stderr)
+    if res.output_truncated:
+        err.print("[yellow]devteam: output was cut (head and tail kept)[/yellow]")
+    if res.timed_out:
+        limit = timeout if timeout is not None else settings.timeout_s
+        err.print(f"[red]devteam: timed out after {limit:g} s; every process was killed[/red]")
+        raise typer.Exit(EXIT_TIMEOUT)
+    if res.oom_killed:
+        err.print(f"[red]devteam: killed: out of memory (cap {settings.memory})[/red]")
+        raise typer.Exit(EXIT_OOM)
+    if res.pids_limit_hit:
+        err.print(f"[yellow]devteam: process limit reached (pids {settings.pids})[/yellow]")
+    raise typer.Exit(res.exit_code)
+
+
+@app.command()
+def build(
+    offline: Annotated[
+        bool | None,
+        typer.Option(
+            "--offline/--dockerfile",
+            help="debootstrap Debian (no registry) or a Dockerfile; default: detect",
+            show_default=False,
+        ),
+    ] = None,
+    image: Annotated[str | None, typer.Option(help="image name:tag to build")] = None,
+    package: Annotated[
+        list[str] | None,
+        typer.Option("--package", "-p", help="extra Debian package (repeatable)"),
+    ] = None,
+) -> None:
+    """Build the sandbox image (Dockerfile when a registry answers, debootstrap when not)."""
+    from devteam.sandbox.image import build_image
+
+    try:
+        settings = _settings(image=image)
+        if package:
+            settings = settings.model_copy(
+                update={"extra_packages": [*settings.extra_packages, *package]}
+            )
+        mode = None if offline is None else ("offline" if offline else "dockerfile")
+        image_id = build_image(settings, mode=mode, progress=lambda m: err.print(f"  {m}"))
+    except DevteamError as exc:
+        raise _fail(exc) from None
+    err.print(f"[green]built {settings.image}[/green] ({image_id[:19]})")
+
+
+@app.command()
+def prune(
+    all_: Annotated[
+        bool, typer.Option("--all", help="also remove sandboxes whose owner still runs")
+    ] = False,
+) -> None:
+    """Remove sandbox containers left behind by crashed or killed runs."""
+    from devteam.sandbox import engine
+
+    try:
+        client = engine.connect()
+    except DevteamError as exc:
+        raise _fail(exc) from None
+    removed = engine.prune(client, everything=all_)
+    err.print(f"removed {len(removed)} sandbox container(s)" + (f": {removed}" if removed else ""))
+
+
+@app.command()
+def status() -> None:
+    """Is the Docker engine reachable, is the image there, are sandboxes running?"""
+    from devteam.sandbox import engine
+    from devteam.sandbox.image import image_info
+
+    try:
+        settings = _settings()
+    except DevteamError as exc:
+        raise _fail(exc) from None
+    out = Console(highlight=False)
+    out.print(f"backend: {settings.backend}")
+    try:
+        client = engine.connect(timeout_s=10)
+    except DevteamError as exc:
+        out.print(f"engine: [red]not reachable[/red] - {exc}")
+        raise typer.Exit(EXIT_SANDBOX_ERROR) from None
+    version = client.version()
+    out.print(f"engine: reachable ({engine.docker_host_description()}, {version.get('Version')})")
+    info = image_info(client, settings.image)
+    if info is None:
+        out.print(f"image: [red]{settings.image} missing[/red] - run `devteam sandbox build`")
+    else:
+        out.print(f"image: {settings.image} present ({info['id']}, {info['size_mb']} MB)")
+    boxes = engine.list_sandbox_containers(client)
+    orphans = [c for c in boxes if not engine.owner_alive(c.labels or {})]
+    out.print(f"sandboxes: {len(boxes)} ({len(orphans)} orphaned; `devteam sandbox prune`)")
+    out.print(
+        f"limits: memory {settings.memory}, cpus {settings.cpus:g}, pids {settings.pids}, "
+        f"timeout {settings.timeout_s:g} s, network {'on' if settings.network else 'off'}"
+    )
+    if info is None:
+        raise typer.Exit(EXIT_SANDBOX_ERROR)
