@@ -1,0 +1,150 @@
+"""Typed events that every part of a run emits, and the sinks that receive them.
+
+The JSONL audit log is one of these sinks: every model call (messages, reply, tokens,
+latency), every sandbox command and result and every routing decision is a line in it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, TypeAdapter
+
+
+class _Event(BaseModel):
+    run_id: str = ""
+    ts: float = Field(default_factory=time.time)
+
+
+class RunStarted(_Event):
+    kind: Literal["run_started"] = "run_started"
+    task: str
+    workspace: str
+    model: str
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class PhaseStarted(_Event):
+    kind: Literal["phase"] = "phase"
+    phase: str
+    role: str
+    attempt: int = 0
+
+
+class ModelCall(_Event):
+    kind: Literal["model_call"] = "model_call"
+    role: str
+    model: str
+    messages: list[dict[str, Any]]
+    reply: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_s: float
+    response_format: str = "text"
+    error: str | None = None
+
+
+class SandboxRun(_Event):
+    kind: Literal["sandbox_run"] = "sandbox_run"
+    command: list[str]
+    exit_code: int
+    timed_out: bool
+    oom_killed: bool
+    duration_s: float
+    failing_tests: list[str] = Field(default_factory=list)
+    output_tail: str = ""
+
+
+class FilesWritten(_Event):
+    kind: Literal["files_written"] = "files_written"
+    role: str
+    paths: list[str]
+    commit: str | None = None
+
+
+class Decision(_Event):
+    kind: Literal["decision"] = "decision"
+    source: str
+    target: str
+    reason: str
+
+
+class Note(_Event):
+    kind: Literal["note"] = "note"
+    level: Literal["info", "warning", "error"] = "info"
+    text: str
+
+
+class RunFinished(_Event):
+    kind: Literal["run_finished"] = "run_finished"
+    status: str
+    reason: str
+    prompt_tokens: int
+    completion_tokens: int
+    duration_s: float
+    fix_attempts: int
+
+
+Event = Annotated[
+    RunStarted
+    | PhaseStarted
+    | ModelCall
+    | SandboxRun
+    | FilesWritten
+    | Decision
+    | Note
+    | RunFinished,
+    Field(discriminator="kind"),
+]
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+Sink = Callable[[_Event], None]
+
+
+class EventBus:
+    """Fans events out to sinks. A failing sink never breaks the run."""
+
+    def __init__(self, run_id: str = "", sinks: list[Sink] | None = None) -> None:
+        self.run_id = run_id
+        self._sinks: list[Sink] = list(sinks or [])
+
+    def add(self, sink: Sink) -> None:
+        self._sinks.append(sink)
+
+    def emit(self, event: _Event) -> None:
+        if not event.run_id:
+            event.run_id = self.run_id
+        for sink in self._sinks:
+            try:
+                sink(event)
+            except Exception:  # a broken console must not kill a run
+                continue
+
+
+class JsonlSink:
+    """Append-only JSONL audit log; one line per event, flushed at once."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+
+    def __call__(self, event: _Event) -> None:
+        line = event.model_dump_json()
+        with self._lock, self.path.open("a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+
+
+def read_audit_log(path: Path) -> list[Event]:
+    """Parse an audit log back into typed events (for `devteam show` and replay)."""
+    events: list[Event] = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                events.append(EVENT_ADAPTER.validate_python(json.loads(line)))
+    return events

@@ -1,0 +1,72 @@
+"""Run budgets (tokens, wall clock, steps), checked before every model call."""
+
+from __future__ import annotations
+
+import time
+
+from devteam.config import BudgetSettings
+from devteam.errors import BudgetExceededError
+
+
+class Budget:
+    """Counts what a run has spent. Carried across resumes through the graph state."""
+
+    def __init__(
+        self,
+        limits: BudgetSettings,
+        *,
+        prompt_tokens: int = 0,
+        completion_tokens: int = 0,
+        elapsed_s: float = 0.0,
+        steps: int = 0,
+    ) -> None:
+        self.limits = limits
+        self.prompt_tokens = prompt_tokens
+        self.completion_tokens = completion_tokens
+        self.steps = steps
+        self._elapsed_before = elapsed_s
+        self._started = time.monotonic()
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    @property
+    def elapsed_s(self) -> float:
+        return self._elapsed_before + (time.monotonic() - self._started)
+
+    @property
+    def remaining_tokens(self) -> int:
+        return max(0, self.limits.max_tokens - self.tokens)
+
+    def check(self) -> None:
+        """Raise BudgetExceededError if any bound is already reached."""
+        if self.tokens >= self.limits.max_tokens:
+            raise BudgetExceededError(
+                f"Token budget spent: {self.tokens} of {self.limits.max_tokens} tokens used; "
+                "raise DEVTEAM_BUDGET__MAX_TOKENS to allow more.",
+                kind="tokens",
+            )
+        if self.elapsed_s >= self.limits.max_wall_s:
+            raise BudgetExceededError(
+                f"Time budget spent: {self.elapsed_s:.0f} s of {self.limits.max_wall_s:.0f} s; "
+                "raise DEVTEAM_BUDGET__MAX_WALL_S to allow more.",
+                kind="wall",
+            )
+        if self.steps >= self.limits.max_steps:
+            raise BudgetExceededError(
+                f"Step budget spent: {self.steps} of {self.limits.max_steps} steps; "
+                "raise DEVTEAM_BUDGET__MAX_STEPS to allow more.",
+                kind="steps",
+            )
+
+    def cap_completion(self, max_tokens: int) -> int:
+        """The most a call may generate so the run overshoots by no more than its prompt."""
+        return max(1, min(max_tokens, self.remaining_tokens))
+
+    def charge(self, prompt_tokens: int, completion_tokens: int) -> None:
+        self.prompt_tokens += prompt_tokens
+        self.completion_tokens += completion_tokens
+
+    def step(self) -> None:
+        self.steps += 1

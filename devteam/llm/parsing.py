@@ -1,0 +1,74 @@
+"""Tolerant parsing of what small models write: JSON with chatter, files in code fences."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from pydantic import BaseModel
+
+_FENCE = re.compile(r"```[ \t]*([\w+#.-]*)[ \t]*\n(.*?)(?:\n```|\Z)", re.DOTALL)
+_PATH = r"[^\s`*:'\"]*[\w]\.[A-Za-z0-9]{1,8}"
+# A file name on the line just before a fence: "FILE: a/b.py", "### a/b.py", "**a/b.py**", "`a.py`:"
+_NAME_BEFORE = re.compile(
+    rf"(?:file(?:name)?\s*[:=]\s*|#+\s*|\*\*|`)\s*`?({_PATH})`?\*{{0,2}}:?\s*$", re.IGNORECASE
+)
+_BARE_NAME = re.compile(rf"^\s*`?({_PATH})`?:?\s*$")
+# A file name as the first line inside a fence: "# file: a.py", "# a.py"
+_NAME_INSIDE = re.compile(
+    rf"^\s*(?:#|//)\s*(?:file(?:name)?\s*[:=]\s*)?({_PATH})\s*$", re.IGNORECASE
+)
+
+
+class FileBlock(BaseModel):
+    path: str | None
+    language: str
+    content: str
+
+
+def extract_json(text: str) -> Any:
+    """Parse the first JSON object in ``text``, ignoring fences and chatter around it."""
+    stripped = text.strip()
+    try:
+        return json.loads(stripped)
+    except json.JSONDecodeError:
+        pass
+    for match in _FENCE.finditer(stripped):
+        body = match.group(2).strip()
+        if body.startswith("{"):
+            try:
+                return json.loads(body)
+            except json.JSONDecodeError:
+                continue
+    start, end = stripped.find("{"), stripped.rfind("}")
+    if start != -1 and end > start:
+        return json.loads(stripped[start : end + 1])
+    raise json.JSONDecodeError("no JSON object found in the reply", stripped, 0)
+
+
+def parse_model(text: str, schema: type[BaseModel]) -> BaseModel:
+    """JSON -> pydantic, raising ValueError (JSONDecodeError or ValidationError) when it fails."""
+    return schema.model_validate(extract_json(text))
+
+
+def extract_files(text: str) -> list[FileBlock]:
+    """Every fenced code block, with the file name the model gave it, if any."""
+    blocks: list[FileBlock] = []
+    for match in _FENCE.finditer(text):
+        lang, body = match.group(1).lower(), match.group(2)
+        path = None
+        preceding = text[: match.start()].rstrip("\n").rsplit("\n", 1)[-1]
+        named = _NAME_BEFORE.search(preceding) or _BARE_NAME.match(preceding)
+        if named:
+            path = named.group(1)
+        first, _, rest = body.partition("\n")
+        inside = _NAME_INSIDE.match(first)
+        if inside:
+            path = path or inside.group(1)
+            if path == inside.group(1):
+                body = rest
+        if lang and "." in lang and not path:  # ```wordfreq.py
+            path, lang = lang, lang.rsplit(".", 1)[-1]
+        blocks.append(FileBlock(path=path, language=lang, content=body.rstrip() + "\n"))
+    return blocks

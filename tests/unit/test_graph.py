@@ -1,0 +1,171 @@
+"""The graph, end to end, with a scripted model and a scripted sandbox (fast, deterministic)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from devteam.config import Settings
+from devteam.errors import SandboxUnavailableError
+from devteam.events import read_audit_log
+from devteam.llm.scripted import ScriptedModel
+from devteam.team import Team
+from tests.unit.fakes import FakeSandbox, failed, passed
+
+TASK = "Write a Python module m.py with add(a, b) returning a + b, with pytest tests"
+SPEC = json.dumps(
+    {
+        "goal": "Add two numbers.",
+        "files": ["m.py"],
+        "requirements": ["add(a, b) returns a + b"],
+        "acceptance_criteria": ["add(1, 2) == 3"],
+    }
+)
+CODE = """FILE: m.py
+```python
+def add(a, b):
+    return a + b
+```
+
+FILE: tests/test_m.py
+```python
+from m import add
+
+def test_add():
+    assert add(1, 2) == 3
+```
+"""
+FIX = """FILE: m.py
+```python
+def add(a, b):
+    return b + a
+```
+"""
+
+
+def make_settings(tmp_path: Path, **budget: object) -> Settings:
+    return Settings(
+        workspace_root=tmp_path / "ws",
+        state_dir=tmp_path / "state",
+        budget={"max_fix_attempts": 3, **budget},  # type: ignore[arg-type]
+    )
+
+
+def run(tmp_path: Path, replies: list[str], results: list, **budget: object):  # type: ignore[no-untyped-def]
+    model = ScriptedModel(replies)
+    sandbox = FakeSandbox(results)
+    team = Team(make_settings(tmp_path, **budget), model=model, sandbox=sandbox)
+    return team.run(TASK, run_id="r1"), model, sandbox, team
+
+
+def test_happy_path_writes_files_tests_readme_and_history(tmp_path: Path) -> None:
+    result, model, sandbox, _ = run(tmp_path, [SPEC, CODE], [passed()])
+    assert result.status == "passed" and result.ok
+    assert result.fix_attempts == 0
+    ws = result.workspace
+    assert (ws / "m.py").read_text().startswith("def add")
+    assert (ws / "tests/test_m.py").is_file()
+    readme = (ws / "README.md").read_text()
+    assert "add(1, 2) == 3" in readme and "passed" in readme
+    assert result.tokens > 0
+    # the sandbox saw the code before running pytest
+    assert "m.py" in sandbox.synced[0] and sandbox.commands[0][:3] == ["python3", "-m", "pytest"]
+    from devteam.workspace import Workspace
+
+    log = Workspace(ws).log()
+    assert [line.split(" ", 1)[1].split(":")[0] for line in log] == ["devteam ceo", "devteam coder"]
+    kinds = [e.kind for e in read_audit_log(result.audit_log)]
+    assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
+    assert kinds.count("model_call") == 2 and "sandbox_run" in kinds and "decision" in kinds
+
+
+def test_failure_is_fed_back_and_fixed(tmp_path: Path) -> None:
+    result, model, _, _ = run(tmp_path, [SPEC, CODE, FIX], [failed(), passed()])
+    assert result.status == "passed"
+    assert result.fix_attempts == 1
+    role, messages = model.calls[2]
+    assert role == "coder"
+    prompt = messages[-1]["content"]
+    assert "tests/test_m.py::test_a" in prompt and "assert 1 == 2" in prompt
+    assert "FILE: m.py" in prompt  # the current code goes back to the coder
+    assert (result.workspace / "m.py").read_text().strip().endswith("return b + a")
+
+
+def test_fix_attempts_are_bounded_and_reported_honestly(tmp_path: Path) -> None:
+    fails = [failed(error=f"E   assert {i} == 0") for i in range(4)]
+    result, model, _, _ = run(tmp_path, [SPEC, CODE, FIX, FIX, FIX], fails, max_fix_attempts=3)
+    assert result.status == "failed"
+    assert result.fix_attempts == 3
+    assert "3 fix attempt" in result.reason and "test_a" in result.reason
+    assert "not passing" in (result.workspace / "README.md").read_text()
+
+
+def test_same_failure_three_times_stops_and_asks_for_a_new_approach(tmp_path: Path) -> None:
+    result, model, _, _ = run(
+        tmp_path, [SPEC, CODE, FIX, FIX], [failed(), failed(), failed()], max_fix_attempts=5
+    )
+    assert result.status == "failed"
+    assert result.fix_attempts == 2
+    assert "same failure" in result.reason
+    first_fix, second_fix = model.calls[2][1][-1]["content"], model.calls[3][1][-1]["content"]
+    assert "different approach" not in first_fix and "different approach" in second_fix
+
+
+def test_malformed_spec_is_repaired_once(tmp_path: Path) -> None:
+    result, model, _, _ = run(tmp_path, ["Sure! {goal: oops", SPEC, CODE], [passed()])
+    assert result.status == "passed"
+    repair = model.calls[1][1][-1]["content"]
+    assert "could not be used" in repair
+
+
+def test_malformed_spec_twice_ends_with_a_clear_error(tmp_path: Path) -> None:
+    result, _, _, _ = run(tmp_path, ["nope", '{"goal": 1}'], [])
+    assert result.status == "error"
+    assert "even after one repair" in result.reason and "audit log" in result.reason
+
+
+def test_token_budget_ends_the_run_cleanly(tmp_path: Path) -> None:
+    fails = [failed(error=f"E   assert {i} == 0") for i in range(9)]
+    result, model, _, _ = run(
+        tmp_path, [SPEC, CODE] + [FIX] * 8, fails, max_tokens=700, max_fix_attempts=8
+    )
+    assert result.status == "budget_exhausted"
+    assert "Token budget" in result.reason
+    # the overshoot is bounded by one call
+    assert result.tokens < 700 + 400
+    assert (result.workspace / "m.py").is_file()  # what was finished is committed
+
+
+def test_path_escape_in_model_output_is_refused(tmp_path: Path) -> None:
+    evil = CODE + "\nFILE: ../../evil.py\n```python\nprint('x')\n```\n"
+    result, _, _, _ = run(tmp_path, [SPEC, evil], [passed()])
+    assert result.status == "passed"
+    assert not (tmp_path / "evil.py").exists() and not (tmp_path / "ws" / "evil.py").exists()
+    notes = [e for e in read_audit_log(result.audit_log) if e.kind == "note"]
+    assert any("Refused file path" in n.text for n in notes)  # type: ignore[union-attr]
+
+
+def test_resume_continues_without_redoing_finished_steps(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    model = ScriptedModel([SPEC, CODE])
+    down = FakeSandbox([SandboxUnavailableError("Docker engine not reachable")])
+    with pytest.raises(SandboxUnavailableError):
+        Team(settings, model=model, sandbox=down).run(TASK, run_id="r2")
+    assert len(model.calls) == 2  # plan and code done and checkpointed
+
+    model2 = ScriptedModel([])  # no model call may be needed any more
+    result = Team(settings, model=model2, sandbox=FakeSandbox([passed()])).resume("r2")
+    assert result.status == "passed"
+    assert model2.calls == []
+    assert result.prompt_tokens > 0  # the tokens spent before the stop still count
+
+
+def test_resume_of_unknown_run_is_one_clear_sentence(tmp_path: Path) -> None:
+    from devteam.errors import DevteamError
+
+    with pytest.raises(DevteamError, match="No run 'nope'"):
+        Team(make_settings(tmp_path), model=ScriptedModel([]), sandbox=FakeSandbox([])).resume(
+            "nope"
+        )
