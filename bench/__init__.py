@@ -1,0 +1,1 @@
+"""Benchmarks: solve rate, tokens, time, sandbox latency."""
