@@ -1,0 +1,38 @@
+"""Fixtures for the embedded model: the real 0.5B file, fetched once into the user cache."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from devteam.config import load_settings
+from devteam.errors import ModelError
+from devteam.llm.embedded import ensure_model
+from devteam.llm.server import EmbeddedServer, llama_cpp_available
+
+SMALL_MODEL = "qwen2.5-coder-0.5b"
+
+
+@pytest.fixture(scope="session")
+def embedded_model_path() -> Path:
+    """The verified 0.5B GGUF in the default cache (downloaded on first use, ~15 s)."""
+    try:
+        return ensure_model(SMALL_MODEL, load_settings().cache_dir)
+    except ModelError as exc:
+        pytest.skip(f"embedded model unavailable: {exc}")
+
+
+@pytest.fixture(scope="session")
+def embedded_server(
+    embedded_model_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[EmbeddedServer]:
+    """One running server on the 0.5B for all the model tests of a session."""
+    if not llama_cpp_available():
+        pytest.skip("llama-cpp-python is not installed")
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    with EmbeddedServer(
+        embedded_model_path, log_path=log, model_name=SMALL_MODEL, n_ctx=4096
+    ) as server:
+        yield server
