@@ -87,15 +87,34 @@ def node(
 
 
 # -- CEO: plan ---------------------------------------------------------------------------
+SPEC_MAX_TOKENS = 500
+
+
 @node("plan", "ceo")
 def plan(state: RunState, deps: Deps) -> dict[str, Any]:
     role = load_role("ceo", deps.prompts_dir)
-    spec, _ = ask_structured(
-        deps.model, role.messages("spec", task=state["task"]), Spec, role="ceo", max_tokens=700
-    )
+    try:
+        spec, _ = ask_structured(
+            deps.model,
+            role.messages("spec", task=state["task"]),
+            Spec,
+            role="ceo",
+            max_tokens=SPEC_MAX_TOKENS,
+        )
+    except ModelOutputError as exc:
+        # A small model that cannot plan can still code from the request itself.
+        deps.events.emit(
+            Note(level="warning", text=f"{exc} Continuing with a spec taken from the request.")
+        )
+        spec = spec_from_request(state["task"])
     spec = normalise_spec(spec, state["task"])
     module = PurePosixPath(spec.files[0]).stem
     return {"spec": spec.model_dump(), "test_file": f"tests/test_{module}.py", "status": "running"}
+
+
+def spec_from_request(task: str) -> Spec:
+    """The fallback spec: the request is the requirement and the acceptance criterion."""
+    return Spec(goal=task[:300], files=["main.py"], requirements=[task], acceptance_criteria=[task])
 
 
 def normalise_spec(spec: Spec, task: str) -> Spec:

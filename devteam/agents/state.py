@@ -13,10 +13,10 @@ RunStatus = Literal["running", "passed", "failed", "budget_exhausted", "error"]
 class Spec(BaseModel):
     """The CEO's specification: what the model must return when asked to plan."""
 
-    goal: str = Field(description="one sentence")
-    files: list[str] = Field(description="source files to write, no test files")
-    requirements: list[str] = Field(description="exact behaviours with signatures")
-    acceptance_criteria: list[str] = Field(description="checks a test can make")
+    goal: str = Field(max_length=300, description="one sentence")
+    files: list[str] = Field(min_length=1, max_length=6, description="source files, no tests")
+    requirements: list[str] = Field(max_length=8, description="exact behaviours with signatures")
+    acceptance_criteria: list[str] = Field(max_length=8, description="checks a test can make")
 
 
 class TestReport(BaseModel):

@@ -76,6 +76,7 @@ class ChatClient:
         self.seed = seed
         self.max_tokens = max_tokens
         self._auto = structured_output == "auto"
+        self._confirmed = False
         self._mode: FormatMode = "json_schema" if self._auto else structured_output  # type: ignore[assignment]
         self._client = client or openai.OpenAI(
             base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=2
@@ -107,9 +108,12 @@ class ChatClient:
         limit = self.budget.cap_completion(max_tokens or self.max_tokens)
         while True:
             response_format = self._response_format(schema)
+            probing = bool(response_format) and self._auto and not self._confirmed
             started = time.monotonic()
+            # While probing which response_format the server takes, a refusal is not retried.
+            client = self._client.with_options(max_retries=0) if probing else self._client
             try:
-                resp = self._client.chat.completions.create(
+                resp = client.chat.completions.create(
                     model=self.name,
                     messages=messages,  # type: ignore[arg-type]
                     temperature=self.temperature,
@@ -139,6 +143,8 @@ class ChatClient:
                     f"{str(exc)[:200]}"
                 ) from exc
             break
+        if response_format:
+            self._confirmed = True
         latency = time.monotonic() - started
         text = (resp.choices[0].message.content or "") if resp.choices else ""
         usage = resp.usage

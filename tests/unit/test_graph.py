@@ -61,7 +61,7 @@ def run(tmp_path: Path, replies: list[str], results: list, **budget: object):  #
 
 
 def test_happy_path_writes_files_tests_readme_and_history(tmp_path: Path) -> None:
-    result, model, sandbox, _ = run(tmp_path, [SPEC, CODE], [passed()])
+    result, _model, sandbox, _ = run(tmp_path, [SPEC, CODE], [passed()])
     assert result.status == "passed" and result.ok
     assert result.fix_attempts == 0
     ws = result.workspace
@@ -95,7 +95,7 @@ def test_failure_is_fed_back_and_fixed(tmp_path: Path) -> None:
 
 def test_fix_attempts_are_bounded_and_reported_honestly(tmp_path: Path) -> None:
     fails = [failed(error=f"E   assert {i} == 0") for i in range(4)]
-    result, model, _, _ = run(tmp_path, [SPEC, CODE, FIX, FIX, FIX], fails, max_fix_attempts=3)
+    result, _model, _, _ = run(tmp_path, [SPEC, CODE, FIX, FIX, FIX], fails, max_fix_attempts=3)
     assert result.status == "failed"
     assert result.fix_attempts == 3
     assert "3 fix attempt" in result.reason and "test_a" in result.reason
@@ -120,15 +120,18 @@ def test_malformed_spec_is_repaired_once(tmp_path: Path) -> None:
     assert "could not be used" in repair
 
 
-def test_malformed_spec_twice_ends_with_a_clear_error(tmp_path: Path) -> None:
-    result, _, _, _ = run(tmp_path, ["nope", '{"goal": 1}'], [])
-    assert result.status == "error"
-    assert "even after one repair" in result.reason and "audit log" in result.reason
+def test_malformed_spec_twice_falls_back_to_the_request_and_says_so(tmp_path: Path) -> None:
+    result, _, _, _ = run(tmp_path, ["nope", '{"goal": 1}', CODE], [passed()])
+    assert result.status == "passed"
+    assert result.spec is not None and result.spec["files"] == ["m.py"]  # named in the request
+    assert result.spec["requirements"] == [TASK]
+    notes = [e.text for e in read_audit_log(result.audit_log) if e.kind == "note"]  # type: ignore[union-attr]
+    assert any("even after one repair" in n and "taken from the request" in n for n in notes)
 
 
 def test_token_budget_ends_the_run_cleanly(tmp_path: Path) -> None:
     fails = [failed(error=f"E   assert {i} == 0") for i in range(9)]
-    result, model, _, _ = run(
+    result, _model, _, _ = run(
         tmp_path, [SPEC, CODE] + [FIX] * 8, fails, max_tokens=700, max_fix_attempts=8
     )
     assert result.status == "budget_exhausted"

@@ -1,0 +1,277 @@
+"""The ``devteam`` command: run, resume, runs, show, doctor, sandbox ..., models ...."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.status import Status
+from rich.table import Table
+
+from devteam import __version__
+from devteam.cli_models import app as models_app
+from devteam.cli_sandbox import app as sandbox_app
+from devteam.config import Settings, load_settings
+from devteam.errors import DevteamError
+
+app = typer.Typer(
+    help="devteam: an autonomous software team in a box.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(sandbox_app, name="sandbox", help="Build, check and use the sandbox.")
+app.add_typer(models_app, name="models", help="Fetch and verify the embedded models.")
+
+console = Console(stderr=True, highlight=False)
+
+
+def _fail(exc: DevteamError, run_id: str | None = None) -> None:
+    console.print(f"[bold red]error:[/] {exc}")
+    if run_id:
+        console.print(f"The run is checkpointed; continue it with: devteam resume {run_id}")
+    raise typer.Exit(1)
+
+
+class ConsoleProgress:
+    """An event sink that keeps one status line (phase, tokens, attempts) and logs milestones."""
+
+    def __init__(self, con: Console, verbose: bool = False) -> None:
+        self.console = con
+        self.verbose = verbose
+        self.tokens = 0
+        self.phase = "starting"
+        self.attempt = 0
+        self.started = time.monotonic()
+        self.status: Status | None = None
+
+    def _line(self) -> str:
+        elapsed = time.monotonic() - self.started
+        return (
+            f"[bold]{self.phase}[/] · tokens {self.tokens:,} · fix attempts {self.attempt} "
+            f"· {elapsed:.0f}s"
+        )
+
+    def message(self, text: str) -> None:
+        self.console.print(f"[dim]{text}[/]")
+
+    def __call__(self, event: Any) -> None:
+        kind = event.kind
+        if kind == "phase":
+            self.phase, self.attempt = f"{event.role}: {event.phase}", event.attempt
+        elif kind == "model_call":
+            self.tokens += event.prompt_tokens + event.completion_tokens
+            self.console.print(
+                f"  {event.role:<7} model call: {event.prompt_tokens}+{event.completion_tokens} "
+                f"tokens, {event.latency_s:.1f}s"
+            )
+        elif kind == "sandbox_run":
+            verdict = (
+                "timed out"
+                if event.timed_out
+                else "out of memory"
+                if event.oom_killed
+                else "passed"
+                if event.exit_code == 0
+                else f"failed (exit {event.exit_code})"
+            )
+            failing = (
+                f", failing: {', '.join(event.failing_tests[:4])}" if event.failing_tests else ""
+            )
+            colour = "green" if event.exit_code == 0 else "yellow"
+            self.console.print(
+                f"  sandbox  pytest [{colour}]{verdict}[/] in {event.duration_s:.1f}s{failing}"
+            )
+        elif kind == "files_written":
+            self.console.print(f"  {event.role:<7} wrote {', '.join(event.paths)}")
+        elif kind == "note":
+            colour = {"info": "dim", "warning": "yellow", "error": "red"}[event.level]
+            self.console.print(f"  [{colour}]{event.text}[/]")
+        elif kind == "decision" and self.verbose:
+            self.console.print(f"  [dim]{event.source} -> {event.target}: {event.reason}[/]")
+        if self.status is not None:
+            self.status.update(self._line())
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    except DevteamError as exc:
+        _fail(exc)
+        raise  # unreachable
+
+
+@app.command()
+def run(
+    task: Annotated[str, typer.Argument(help="What to build, in a sentence.")],
+    model: Annotated[
+        str | None, typer.Option(help="Embedded model or endpoint model name.")
+    ] = None,
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint.")] = None,
+    max_tokens: Annotated[int | None, typer.Option(help="Token budget for the run.")] = None,
+    max_fix_attempts: Annotated[
+        int | None, typer.Option(help="Fix rounds after failing tests.")
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show routing decisions.")
+    ] = False,
+) -> None:
+    """Run the team on TASK; the result is a git repository under workspace/."""
+    overrides: dict[str, Any] = {"base_url": base_url}
+    if model:
+        if (
+            model.startswith("qwen2.5-coder-")
+            and not base_url
+            and not os.environ.get("DEVTEAM_BASE_URL")
+        ):
+            overrides["embedded_model"] = model
+        else:
+            overrides["model"] = model
+    settings = _settings(**overrides)
+    budget = settings.budget.model_copy()
+    if max_tokens is not None:
+        budget.max_tokens = max_tokens
+    if max_fix_attempts is not None:
+        budget.max_fix_attempts = max_fix_attempts
+    settings.budget = budget
+    _run_team(settings, task=task, verbose=verbose)
+
+
+@app.command()
+def resume(
+    run_id: Annotated[str, typer.Argument(help="The run to continue (see `devteam runs`).")],
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Continue a stopped run from its last checkpoint."""
+    _run_team(_settings(), run_id=run_id, verbose=verbose)
+
+
+def _run_team(
+    settings: Settings, *, verbose: bool, task: str | None = None, run_id: str | None = None
+) -> None:
+    from devteam.team import Team, new_run_id
+
+    progress = ConsoleProgress(console, verbose)
+    team = Team(settings, sinks=[progress], progress=progress.message)
+    run_id = run_id or new_run_id(task or "")
+    started = time.monotonic()
+    try:
+        with console.status(progress._line()) as status:
+            progress.status = status
+            result = team.resume(run_id) if task is None else team.run(task, run_id=run_id)
+    except DevteamError as exc:
+        _fail(exc, run_id)
+    except KeyboardInterrupt:
+        console.print(f"[yellow]Interrupted.[/] Continue with: devteam resume {run_id}")
+        raise typer.Exit(130) from None
+    elapsed = time.monotonic() - started
+    colour = "green" if result.ok else "red"
+    console.print(f"\n[bold {colour}]{result.status}[/]: {result.reason}")
+    console.print(f"result:      {result.workspace}")
+    console.print(f"files:       {', '.join(result.files) or '-'}")
+    console.print(
+        f"tokens:      {result.tokens:,} ({result.prompt_tokens:,} prompt + "
+        f"{result.completion_tokens:,} completion)"
+    )
+    console.print(f"time:        {elapsed:.1f}s   fix attempts: {result.fix_attempts}")
+    console.print(f"audit log:   {result.audit_log}")
+    print(result.workspace)  # stdout: the one thing a script needs
+    raise typer.Exit(0 if result.ok else 2)
+
+
+@app.command()
+def runs() -> None:
+    """List the runs recorded under the state folder."""
+    from devteam.team import list_runs
+
+    settings = _settings()
+    table = Table("run id", "task", "workspace")
+    for rec in list_runs(settings):
+        table.add_row(rec.run_id, rec.task[:60], rec.workspace)
+    Console().print(table)
+
+
+@app.command()
+def show(run_id: Annotated[str, typer.Argument(help="The run whose audit log to print.")]) -> None:
+    """Print a run's audit log, one line per event."""
+    from devteam.events import read_audit_log
+
+    settings = _settings()
+    path = settings.run_dir(run_id) / "audit.jsonl"
+    if not path.is_file():
+        _fail(
+            DevteamError(f"No audit log for run {run_id!r} at {path}; `devteam runs` lists runs.")
+        )
+    out = Console()
+    for ev in read_audit_log(path):
+        stamp = time.strftime("%H:%M:%S", time.localtime(ev.ts))
+        detail = {
+            k: v
+            for k, v in ev.model_dump().items()
+            if k not in {"run_id", "ts", "kind", "messages", "settings"}
+        }
+        text = ", ".join(f"{k}={str(v)[:80]!s}" for k, v in detail.items())
+        out.print(f"{stamp} [bold]{ev.kind}[/] {text}", highlight=False, markup=False)
+
+
+@app.command()
+def doctor() -> None:
+    """Check that everything a run needs is here: config, Docker, image, model."""
+    ok = True
+    out = Console()
+    try:
+        settings = load_settings()
+        out.print("[green]ok[/]   settings load")
+    except DevteamError as exc:
+        out.print(f"[red]fail[/] settings: {exc}")
+        raise typer.Exit(1) from None
+    from devteam.sandbox import open_sandbox
+
+    try:
+        with open_sandbox(settings.sandbox) as sb:
+            res = sb.exec(["python3", "-c", "print('ok')"])
+        out.print(
+            f"[green]ok[/]   sandbox ({settings.sandbox.backend}) runs python3: {res.stdout.strip()}"
+        )
+    except DevteamError as exc:
+        ok = False
+        out.print(f"[red]fail[/] sandbox: {exc}")
+    if settings.uses_embedded_model:
+        from devteam.llm.embedded import model_path
+        from devteam.llm.server import llama_cpp_available
+
+        path = settings.model_file or model_path(settings.embedded_model, settings.cache_dir)
+        if path:
+            out.print(f"[green]ok[/]   model file {path}")
+        else:
+            out.print(
+                f"[yellow]note[/] model {settings.embedded_model} not cached; the first run fetches it"
+            )
+        if llama_cpp_available():
+            out.print("[green]ok[/]   llama-cpp-python installed")
+        else:
+            ok = False
+            out.print("[red]fail[/] llama-cpp-python missing: pip install 'devteam[local]'")
+    else:
+        out.print(
+            f"[green]ok[/]   endpoint {settings.base_url} (model {settings.model or 'default'})"
+        )
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def version() -> None:
+    """Print devteam's version."""
+    print(__version__)
+
+
+def main() -> None:  # pragma: no cover
+    sys.exit(app())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,117 @@
+"""ChatClient over real HTTP against a local OpenAI-protocol test double."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from devteam.config import BudgetSettings
+from devteam.errors import ModelError, ModelUnavailableError
+from devteam.events import EventBus
+from devteam.llm.budget import Budget
+from devteam.llm.client import ChatClient, ask_structured
+
+
+class Answer(BaseModel):
+    value: int
+
+
+class FakeOpenAI(BaseHTTPRequestHandler):
+    """Accepts json_object (+schema) like llama.cpp's server; refuses json_schema with a 500."""
+
+    requests: list[dict[str, Any]] = []
+    status_override: int | None = None
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        FakeOpenAI.requests.append(body)
+        fmt = (body.get("response_format") or {}).get("type")
+        if FakeOpenAI.status_override:
+            return self._send(FakeOpenAI.status_override, {"error": {"message": "no"}})
+        if fmt == "json_schema":
+            return self._send(
+                500, {"error": {"message": "Input should be 'text' or 'json_object'"}}
+            )
+        content = '{"value": 42}' if fmt else "plain text"
+        self._send(
+            200,
+            {
+                "id": "x",
+                "object": "chat.completion",
+                "created": 0,
+                "model": body["model"],
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": "stop",
+                        "message": {"role": "assistant", "content": content},
+                    }
+                ],
+                "usage": {"prompt_tokens": 11, "completion_tokens": 5, "total_tokens": 16},
+            },
+        )
+
+    def _send(self, status: int, payload: dict[str, Any]) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    FakeOpenAI.requests = []
+    FakeOpenAI.status_override = None
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), FakeOpenAI)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+    httpd.shutdown()
+
+
+def client(base_url: str, events: EventBus | None = None) -> ChatClient:
+    return ChatClient(
+        base_url=base_url,
+        model="m",
+        api_key="k",
+        budget=Budget(BudgetSettings()),
+        events=events or EventBus(),
+    )
+
+
+def test_structured_output_downgrades_once_to_what_the_server_takes(server: str) -> None:
+    seen: list[Any] = []
+    c = client(server, EventBus("r", [seen.append]))
+    answer, _ = ask_structured(c, [{"role": "user", "content": "q"}], Answer, role="ceo")
+    assert answer.value == 42
+    formats = [(r.get("response_format") or {}).get("type") for r in FakeOpenAI.requests]
+    assert formats == ["json_schema", "json_object"]  # one refusal, not retried
+    assert FakeOpenAI.requests[1]["response_format"]["schema"]["required"] == ["value"]
+    ask_structured(c, [{"role": "user", "content": "q"}], Answer, role="ceo")
+    assert len(FakeOpenAI.requests) == 3  # the choice is remembered
+    assert c.budget.prompt_tokens == 22 and c.budget.completion_tokens == 10
+    calls = [e for e in seen if e.kind == "model_call"]
+    assert calls[0].reply == '{"value": 42}' and calls[0].response_format == "json_object"
+
+
+def test_a_server_that_is_down_is_one_clear_sentence() -> None:
+    c = client("http://127.0.0.1:9/v1")
+    with pytest.raises(ModelUnavailableError, match=r"not reachable.*DEVTEAM_BASE_URL"):
+        c.complete([{"role": "user", "content": "q"}], role="coder")
+
+
+def test_a_refused_key_says_which_setting_to_fix(server: str) -> None:
+    FakeOpenAI.status_override = 401
+    with pytest.raises(ModelError, match="DEVTEAM_API_KEY"):
+        client(server).complete([{"role": "user", "content": "q"}], role="coder")

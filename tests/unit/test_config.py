@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from devteam.config import load_settings
+from devteam.errors import ConfigError
+from devteam.llm.budget import Budget
+
+
+def test_env_and_toml_are_read_and_env_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    toml = tmp_path / "devteam.toml"
+    toml.write_text('model = "from-toml"\n[budget]\nmax_tokens = 1234\n[sandbox]\nmemory = "1g"\n')
+    monkeypatch.setenv("DEVTEAM_CONFIG", str(toml))
+    monkeypatch.setenv("DEVTEAM_MODEL", "from-env")
+    monkeypatch.setenv("DEVTEAM_SANDBOX__PIDS", "64")
+    s = load_settings()
+    assert s.model == "from-env"
+    assert s.budget.max_tokens == 1234
+    assert s.sandbox.memory == "1g" and s.sandbox.pids == 64
+    assert s.uses_embedded_model
+
+
+def test_a_typo_in_the_config_is_one_clear_sentence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    toml = tmp_path / "devteam.toml"
+    toml.write_text("[budget]\nmax_tokenz = 5\n")
+    monkeypatch.setenv("DEVTEAM_CONFIG", str(toml))
+    with pytest.raises(ConfigError, match=r"Invalid setting 'budget.max_tokenz'"):
+        load_settings()
+
+
+def test_a_bad_value_in_the_env_is_one_clear_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEVTEAM_BUDGET__MAX_TOKENS", "lots")
+    with pytest.raises(ConfigError, match="max_tokens"):
+        load_settings()
+
+
+def test_a_missing_config_file_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEVTEAM_CONFIG", "/nonexistent/devteam.toml")
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings()
+
+
+def test_budget_caps_a_call_to_what_remains() -> None:
+    budget = Budget(load_settings().budget.model_copy(update={"max_tokens": 100}))
+    budget.charge(60, 20)
+    assert budget.cap_completion(1000) == 20
+    budget.charge(0, 20)
+    from devteam.errors import BudgetExceededError
+
+    with pytest.raises(BudgetExceededError, match="Token budget spent"):
+        budget.check()
