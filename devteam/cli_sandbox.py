@@ -101,7 +101,7 @@ def build(
     ] = None,
 ) -> None:
     """Build the sandbox image (Dockerfile when a registry answers, debootstrap when not)."""
-    from devteam.sandbox.image import build_image
+    from devteam.sandbox.image import BuildMode, build_image
 
     try:
         settings = _settings(image=image)
@@ -109,7 +109,9 @@ def build(
             settings = settings.model_copy(
                 update={"extra_packages": [*settings.extra_packages, *package]}
             )
-        mode = None if offline is None else ("offline" if offline else "dockerfile")
+        mode: BuildMode | None = None
+        if offline is not None:
+            mode = "offline" if offline else "dockerfile"
         image_id = build_image(settings, mode=mode, progress=lambda m: err.print(f"  {m}"))
     except DevteamError as exc:
         raise _fail(exc) from None

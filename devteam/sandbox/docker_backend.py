@@ -78,7 +78,8 @@ _UNTAR_FAILED = 125
 _UNTAR_MSG = "devteam: copying files into the sandbox failed"
 _UNTAR_THEN_SUPERVISE = (
     f"tar -x -m --no-same-owner -C {WORKDIR} -f - >/dev/null || "
-    f'{{ echo "{_UNTAR_MSG}" >&2; exit {_UNTAR_FAILED}; }}; {_SUPERVISOR}'
+    f'{{ echo "{_UNTAR_MSG}" >&2; exit {_UNTAR_FAILED}; }}; '
+    f'cd -- "$1" || exit 126; shift; {_SUPERVISOR}'
 )
 
 #: Seconds the host waits beyond the command's own timeout before stepping in itself.
@@ -399,12 +400,15 @@ class DockerSandbox:
         out, err = CappedBuffer(limit), CappedBuffer(limit)
         with self._lock:
             tar = self._take_pending()
-            script = _SUPERVISOR if tar is None else _UNTAR_THEN_SUPERVISE
+            if tar is None:
+                script, pre, exec_cwd = _SUPERVISOR, [], cwd
+            else:  # the workdir may be created by the files: cd after writing them
+                script, pre, exec_cwd = _UNTAR_THEN_SUPERVISE, [cwd], WORKDIR
             raw = self._run_exec(
-                ["sh", "-c", script, "devteam-exec", f"{limit_s:.3f}", *argv],
+                ["sh", "-c", script, "devteam-exec", *pre, f"{limit_s:.3f}", *argv],
                 stdin=tar,
                 env=env,
-                workdir=cwd,
+                workdir=exec_cwd,
                 deadline_s=limit_s + _HOST_GRACE_S,
                 on_stdout=out.feed,
                 on_stderr=err.feed,

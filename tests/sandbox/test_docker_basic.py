@@ -75,3 +75,12 @@ def test_missing_image_says_build(docker_client: Any) -> None:
     settings = SandboxSettings(image="devteam-sandbox:does-not-exist")
     with pytest.raises(SandboxImageMissingError, match="devteam sandbox build"):
         DockerSandbox(settings, client=docker_client).start()
+
+
+def test_put_files_too_big_for_workspace_is_a_clear_error(sandbox: Any) -> None:
+    from devteam.errors import SandboxError
+
+    sandbox.put_files({"huge.bin": b"\0" * (300 * 1024 * 1024)})
+    with pytest.raises(SandboxError, match="workspace"):
+        sandbox.exec("true")
+    assert sandbox.exec("rm -f huge.bin; echo ok").stdout == "ok\n"

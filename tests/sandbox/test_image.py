@@ -1,0 +1,37 @@
+"""Image build plumbing (no build: a real offline build takes minutes; see docs/SANDBOX.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from devteam.config import SandboxSettings
+from devteam.sandbox.image import (
+    IMPORT_CHANGES,
+    debootstrap_command,
+    dockerfile_text,
+    registry_reachable,
+)
+
+
+def test_debootstrap_command_includes_python_pytest_and_extras() -> None:
+    s = SandboxSettings(extra_packages=["git", "python3"], debian_mirror="http://m/debian")
+    cmd = debootstrap_command(s, Path("/tmp/r"))
+    assert cmd[:2] == ["debootstrap", "--variant=minbase"]
+    assert cmd[2] == "--include=python3,python3-pytest,git"
+    assert cmd[3:] == ["bookworm", "/tmp/r", "http://m/debian"]
+
+
+def test_dockerfile_from_base_image_with_pytest() -> None:
+    text = dockerfile_text(SandboxSettings(base_image="python:3.11-slim", extra_packages=["git"]))
+    assert text.startswith("#") and "FROM python:3.11-slim" in text
+    assert "pip install --no-cache-dir pytest" in text and "git" in text
+
+
+def test_import_changes_set_cmd_and_env() -> None:
+    assert any(c.startswith("CMD ") for c in IMPORT_CHANGES)
+    assert any(c.startswith("ENV PATH=") for c in IMPORT_CHANGES)
+
+
+def test_registry_check_is_quick_when_unreachable() -> None:
+    # a closed loopback port: refused at once, never leaves this machine
+    assert registry_reachable("http://127.0.0.1:9/v2/", timeout_s=1) is False
