@@ -235,7 +235,8 @@ def doctor() -> None:
         with open_sandbox(settings.sandbox) as sb:
             res = sb.exec(["python3", "-c", "print('ok')"])
         out.print(
-            f"[green]ok[/]   sandbox ({settings.sandbox.backend}) runs python3: {res.stdout.strip()}"
+            f"[green]ok[/]   sandbox ({settings.sandbox.backend}) runs python3: "
+            f"{res.stdout.strip()}"
         )
     except DevteamError as exc:
         ok = False
@@ -249,7 +250,8 @@ def doctor() -> None:
             out.print(f"[green]ok[/]   model file {path}")
         else:
             out.print(
-                f"[yellow]note[/] model {settings.embedded_model} not cached; the first run fetches it"
+                f"[yellow]note[/] model {settings.embedded_model} not cached; "
+                "the first run fetches it"
             )
         if llama_cpp_available():
             out.print("[green]ok[/]   llama-cpp-python installed")

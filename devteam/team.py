@@ -16,12 +16,12 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.sqlite import SqliteSaver
 from pydantic import BaseModel, Field
 
 from devteam.agents.graph import build_graph
 from devteam.agents.nodes import Deps
-from devteam.agents.state import RunState
 from devteam.config import Settings, load_settings
 from devteam.errors import DevteamError
 from devteam.events import EventBus, JsonlSink, Note, RunFinished, RunStarted, Sink
@@ -122,11 +122,11 @@ class Team:
         events = EventBus(record.run_id, [JsonlSink(audit), *self._sinks])
         started = time.monotonic()
         with ExitStack() as stack, self._checkpointer() as saver:
-            config: dict[str, Any] = {
+            config: RunnableConfig = {
                 "configurable": {"thread_id": record.run_id},
                 "recursion_limit": self.settings.budget.max_steps * 2 + 10,
             }
-            checkpoint = saver.get_tuple(config)  # type: ignore[arg-type]
+            checkpoint = saver.get_tuple(config)
             prior: dict[str, Any] = (
                 dict(checkpoint.checkpoint["channel_values"]) if checkpoint else {}
             )
@@ -162,12 +162,12 @@ class Team:
                 settings=self.settings,
             )
             graph = build_graph(deps, saver)
-            inputs: RunState | None = (
+            inputs: dict[str, Any] | None = (
                 {"run_id": record.run_id, "task": record.task, "workspace": record.workspace}
                 if fresh
                 else None
             )
-            final = dict(graph.invoke(inputs, config))  # type: ignore[arg-type]
+            final = dict(graph.invoke(inputs, config))
             result = self._result(record, final, audit, model.name, time.monotonic() - started)
             events.emit(
                 RunFinished(

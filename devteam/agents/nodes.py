@@ -194,7 +194,12 @@ def _apply_files(
             "Devteam-Step": str(deps.budget.steps),
         },
     )
-    deps.events.emit(FilesWritten(role="coder", paths=sorted(written), commit=sha))
+    if sha is None:
+        deps.events.emit(
+            Note(level="warning", text="The coder's files are identical to the last version.")
+        )
+    else:
+        deps.events.emit(FilesWritten(role="coder", paths=sorted(written), commit=sha))
     return {"files": list(dict.fromkeys([*known, *written]))}
 
 

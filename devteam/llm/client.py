@@ -113,9 +113,9 @@ class ChatClient:
             # While probing which response_format the server takes, a refusal is not retried.
             client = self._client.with_options(max_retries=0) if probing else self._client
             try:
-                resp = client.chat.completions.create(
+                resp = client.chat.completions.create(  # type: ignore[call-overload]
                     model=self.name,
-                    messages=messages,  # type: ignore[arg-type]
+                    messages=messages,
                     temperature=self.temperature,
                     max_tokens=limit,
                     **({"seed": self.seed} if self.seed is not None else {}),
@@ -123,7 +123,8 @@ class ChatClient:
                 )
             except openai.APIConnectionError as exc:
                 raise ModelUnavailableError(
-                    f"The model server at {self.base_url} is not reachable ({exc.__cause__ or exc}); "
+                    f"The model server at {self.base_url} is not reachable "
+                    f"({exc.__cause__ or exc}); "
                     "start it, or unset DEVTEAM_BASE_URL to use the embedded model."
                 ) from exc
             except openai.AuthenticationError as exc:
