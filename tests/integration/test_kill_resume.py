@@ -1,0 +1,90 @@
+"""SIGKILL a real run mid-way (real Docker sandbox, real git, SQLite checkpoints); resume it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from devteam.config import SandboxSettings, Settings
+from devteam.events import read_audit_log
+from devteam.llm.scripted import ScriptedModel
+from devteam.sandbox import engine
+from devteam.team import Team
+from tests.integration.test_team_docker import FIXED
+
+pytestmark = pytest.mark.docker
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_killed_run_resumes_without_redoing_steps_or_losing_files(
+    tmp_path: Path, docker_sandbox_settings: SandboxSettings
+) -> None:
+    ws_root, state = tmp_path / "ws", tmp_path / "state"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.integration.killable_run", str(ws_root), str(state), "k1"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 120
+    line = ""
+    while time.monotonic() < deadline and "FIXING" not in line:
+        line = proc.stdout.readline()
+        if not line and proc.poll() is not None:
+            break
+    assert "FIXING" in line, "the run never reached its fix step"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+
+    workspace = ws_root / "k1"
+    before = (workspace / "m.py").read_text()
+    assert "a - b" in before  # the coder's first version is on disk and committed
+
+    model = ScriptedModel([FIXED])  # only the fix is left to do
+    settings = Settings(workspace_root=ws_root, state_dir=state, sandbox=docker_sandbox_settings)
+    result = Team(settings, model=model).resume("k1")
+
+    assert result.status == "passed" and result.fix_attempts == 1
+    assert [role for role, _ in model.calls] == ["coder"]  # plan and code were not redone
+    assert "a + b" in (workspace / "m.py").read_text()
+    events = read_audit_log(result.audit_log)
+    assert sum(1 for e in events if e.kind == "run_started") == 2
+    assert any(e.kind == "note" and "Resuming" in e.text for e in events)  # type: ignore[union-attr]
+    # tokens spent before the kill are still counted
+    assert result.prompt_tokens > sum(
+        e.prompt_tokens
+        for e in events[-20:]
+        if e.kind == "model_call" and e.role == "coder"  # type: ignore[union-attr]
+    )
+
+    # the killed process's sandbox container does not outlive it
+    client = engine.connect()
+    leftovers = [
+        c
+        for c in engine.list_sandbox_containers(client)
+        if c.labels.get(engine.LABEL_OWNER_PID) == str(proc.pid)
+    ]
+    client.close()
+    assert leftovers == []
+
+
+def test_resuming_a_finished_run_does_nothing_and_reports_it(
+    tmp_path: Path, docker_sandbox_settings: SandboxSettings
+) -> None:
+    from tests.integration.test_team_docker import BUGGY
+    from tests.unit.test_graph import SPEC, TASK
+
+    settings = Settings(
+        workspace_root=tmp_path / "ws", state_dir=tmp_path / "st", sandbox=docker_sandbox_settings
+    )
+    first = Team(settings, model=ScriptedModel([SPEC, BUGGY, FIXED])).run(TASK, run_id="f1")
+    again = Team(settings, model=ScriptedModel([])).resume("f1")
+    assert again.status == first.status == "passed"
+    assert again.files == first.files
