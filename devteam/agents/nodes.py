@@ -24,7 +24,7 @@ from devteam.llm.client import ChatModel, ask_structured
 from devteam.llm.parsing import FileBlock, extract_files
 from devteam.roles import load_role
 from devteam.sandbox.base import ExecResult, Sandbox
-from devteam.workspace import Workspace
+from devteam.workspace import Workspace, provenance
 
 PYTEST = ["python3", "-m", "pytest", "-q", "-rfE", "--tb=short", "-p", "no:cacheprovider"]
 FEEDBACK_HEAD = 600
@@ -141,7 +141,9 @@ def write_code(state: RunState, deps: Deps) -> dict[str, Any]:
         module=PurePosixPath(spec.files[0]).stem,
     )
     reply = deps.model.complete(messages, role="coder")
-    return _apply_files(reply.text, state, deps, spec, message="Write code and tests")
+    return _apply_files(
+        reply.text, state, deps, spec, template="write", message="Write code and tests"
+    )
 
 
 @node("fix", "coder")
@@ -161,13 +163,15 @@ def fix_code(state: RunState, deps: Deps) -> dict[str, Any]:
     )
     reply = deps.model.complete(messages, role="coder")
     attempt = state.get("fix_attempts", 0) + 1
-    update = _apply_files(reply.text, state, deps, spec, message=f"Fix attempt {attempt}")
+    update = _apply_files(
+        reply.text, state, deps, spec, template="fix", message=f"Fix attempt {attempt}"
+    )
     update["fix_attempts"] = attempt
     return update
 
 
 def _apply_files(
-    text: str, state: RunState, deps: Deps, spec: Spec, *, message: str
+    text: str, state: RunState, deps: Deps, spec: Spec, *, template: str, message: str
 ) -> dict[str, Any]:
     files = assign_paths(extract_files(text), spec.files, state["test_file"])
     known = list(state.get("files", []))
@@ -185,6 +189,16 @@ def _apply_files(
         )
         return {"files": known}
     deps.workspace.write_files(written)
+    provenance.record(
+        deps.workspace,
+        sorted(written),
+        run_id=state["run_id"],
+        role="coder",
+        model=deps.model.name,
+        template=f"coder.{template}",
+        template_hash=load_role("coder", deps.prompts_dir).template_hash,
+        step=deps.budget.steps,
+    )
     sha = deps.workspace.commit(
         message,
         role="coder",
@@ -313,6 +327,16 @@ def deliver(state: RunState, deps: Deps) -> dict[str, Any]:
         )
         if "README.md" not in state.get("files", []):
             deps.workspace.write("README.md", readme)
+            provenance.record(
+                deps.workspace,
+                ["README.md"],
+                run_id=state["run_id"],
+                role="ceo",
+                model="(template)",
+                template="ceo.readme",
+                template_hash=role.template_hash,
+                step=deps.budget.steps,
+            )
     sha = deps.workspace.commit(
         f"Deliver: {status}",
         role="ceo",

@@ -76,6 +76,10 @@ def test_happy_path_writes_files_tests_readme_and_history(tmp_path: Path) -> Non
 
     log = Workspace(ws).log()
     assert [line.split(" ", 1)[1].split(":")[0] for line in log] == ["devteam ceo", "devteam coder"]
+    origins = json.loads((ws / "PROVENANCE.json").read_text())
+    assert origins["m.py"]["role"] == "coder" and origins["m.py"]["run_id"] == "r1"
+    assert origins["m.py"]["model"] == "scripted" and len(origins["m.py"]["template_hash"]) == 16
+    assert origins["README.md"]["role"] == "ceo"
     kinds = [e.kind for e in read_audit_log(result.audit_log)]
     assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
     assert kinds.count("model_call") == 2 and "sandbox_run" in kinds and "decision" in kinds
