@@ -7,6 +7,11 @@ group, waits until ``GET /v1/models`` answers, and always stops it on exit. Clie
 Structured output: this server honours ``response_format={"type": "json_object"}`` (any JSON)
 and ``{"type": "json_object", "schema": {...}}`` (JSON constrained by a grammar built from
 the schema). It rejects OpenAI's ``{"type": "json_schema", ...}`` with HTTP 500.
+
+Prompt reuse: the server always reuses the KV cache for the longest prefix shared with the
+previous request. With ``prompt_cache`` (on by default) it also keeps the states of earlier
+prompts in RAM, so roles that alternate between different system prompts still hit: about
+0.6 s per call to save the state, against 13-17 s to re-read a 650-token prompt (0.5B, 2 cores).
 """
 
 from __future__ import annotations
@@ -73,7 +78,8 @@ class EmbeddedServer:
         n_ctx: int = 8192,
         n_threads: int | None = None,
         startup_timeout_s: float = 120.0,
-        prompt_cache: bool = False,
+        prompt_cache: bool = True,
+        prompt_cache_bytes: int = 1 << 30,
         seed: int | None = 0,
         extra_args: tuple[str, ...] = (),
     ) -> None:
@@ -84,6 +90,7 @@ class EmbeddedServer:
         self.n_threads = n_threads or _default_threads()
         self.startup_timeout_s = startup_timeout_s
         self.prompt_cache = prompt_cache
+        self.prompt_cache_bytes = prompt_cache_bytes
         self.seed = seed
         self.extra_args = extra_args
         self.port: int | None = None
@@ -136,6 +143,8 @@ class EmbeddedServer:
             "--use_mlock", "False",
             "--cache", str(self.prompt_cache),
         ]  # fmt: skip
+        if self.prompt_cache:
+            cmd += ["--cache_size", str(self.prompt_cache_bytes)]
         if self.seed is not None:
             cmd += ["--seed", str(self.seed)]
         return cmd + list(self.extra_args)

@@ -140,6 +140,7 @@ def test_command_line(tmp_path: Path) -> None:
     assert flags["--host"] == "127.0.0.1" and flags["--port"] == "1234"
     assert flags["--n_ctx"] == "4096" and flags["--n_threads"] == "2"
     assert flags["--model_alias"] == "q" and flags["--logits_all"] == "False"
+    assert flags["--cache"] == "True" and int(flags["--cache_size"]) == 1 << 30
 
 
 def test_from_settings_uses_model_file(tmp_path: Path) -> None:
