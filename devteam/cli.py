@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 from typing import Annotated, Any
@@ -31,9 +32,11 @@ console = Console(stderr=True, highlight=False)
 
 
 def _fail(exc: DevteamError, run_id: str | None = None) -> None:
-    console.print(f"[bold red]error:[/] {exc}")
+    console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
     if run_id:
-        console.print(f"The run is checkpointed; continue it with: devteam resume {run_id}")
+        console.print(
+            f"The run is checkpointed; continue it with: devteam resume {run_id}", soft_wrap=True
+        )
     raise typer.Exit(1)
 
 
@@ -150,6 +153,10 @@ def resume(
     _run_team(_settings(), run_id=run_id, verbose=verbose)
 
 
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def _run_team(
     settings: Settings, *, verbose: bool, task: str | None = None, run_id: str | None = None
 ) -> None:
@@ -157,6 +164,8 @@ def _run_team(
 
     progress = ConsoleProgress(console, verbose)
     team = Team(settings, sinks=[progress], progress=progress.message)
+    # SIGTERM unwinds like Ctrl-C, so the model server and the sandbox are always stopped.
+    signal.signal(signal.SIGTERM, _raise_interrupt)
     run_id = run_id or new_run_id(task or "")
     started = time.monotonic()
     try:

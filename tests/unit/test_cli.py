@@ -1,0 +1,53 @@
+"""The CLI through typer's runner, on a scripted model and a scripted sandbox."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from devteam import cli
+
+
+def test_a_bad_setting_is_one_red_line_and_exit_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEVTEAM_BUDGET__MAX_TOKENS", "many")
+    result = CliRunner().invoke(cli.app, ["run", "anything"])
+    assert result.exit_code == 1
+    assert "Invalid setting" in result.output and "Traceback" not in result.output
+
+
+def test_an_empty_task_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli.app, ["run", "   "])
+    assert result.exit_code == 1 and "task is empty" in result.output
+
+
+def test_show_of_an_unknown_run_says_how_to_list_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli.app, ["show", "nope"])
+    assert result.exit_code == 1 and "devteam runs" in result.output
+
+
+def test_run_with_a_model_server_that_is_down(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing listens on port 9: one sentence, the resume hint, and no traceback."""
+    from tests.unit.fakes import FakeSandbox
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("devteam.team.Team._open_sandbox", lambda self, ws: _ctx(FakeSandbox([])))
+    result = CliRunner().invoke(
+        cli.app, ["run", "Write m.py with add(a, b)", "--base-url", "http://127.0.0.1:9/v1"]
+    )
+    assert result.exit_code == 1
+    assert "not reachable" in result.output and "devteam resume" in result.output
+    assert "Traceback" not in result.output
+
+
+def _ctx(value: object):  # type: ignore[no-untyped-def]
+    from contextlib import nullcontext
+
+    return nullcontext(value)
