@@ -64,6 +64,17 @@ def _default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _die_with_parent() -> None:
+    """In the child: ask Linux to SIGTERM it when devteam dies, even by SIGKILL."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        pr_set_pdeathsig = 1
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+
+
 class EmbeddedServer:
     """A llama-cpp-python server process serving one GGUF model on 127.0.0.1."""
 
@@ -202,6 +213,7 @@ class EmbeddedServer:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, stopped as a whole
+            preexec_fn=_die_with_parent,
         )
 
     def _wait_ready(self) -> None:

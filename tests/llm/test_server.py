@@ -253,3 +253,44 @@ def test_real_server_start_failure_is_reported(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="exited with code"):
         srv.start()
     assert not srv.is_running()
+
+
+def test_the_server_dies_with_a_sigkilled_parent(tmp_path: Path) -> None:
+    """A devteam process killed with SIGKILL must not leave its model server behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from devteam.llm import server\n"
+        "s = server.EmbeddedServer(Path('x.gguf'), log_path=Path(sys.argv[1]))\n"
+        "s.command = lambda port: [sys.executable, '-c', 'import time; time.sleep(600)']\n"
+        "s._launch(0)\n"
+        "print(s.pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, str(script), str(tmp_path / "log")], stdout=subprocess.PIPE, text=True
+    )
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return
+        # a zombie child of init counts as gone once reaped; check its state
+        stat = Path(f"/proc/{child}/stat")
+        if not stat.exists() or stat.read_text().split()[2] == "Z":
+            return
+        time.sleep(0.1)
+    os.kill(child, signal.SIGKILL)
+    raise AssertionError("the server outlived its SIGKILLed parent")
