@@ -31,6 +31,42 @@ class ChatReply(BaseModel):
     latency_s: float
 
 
+def account(
+    budget: Budget | None,
+    events: EventBus,
+    *,
+    role: str,
+    model: str,
+    messages: Messages,
+    text: str,
+    prompt_tokens: int,
+    completion_tokens: int,
+    latency_s: float,
+    response_format: str = "text",
+) -> ChatReply:
+    """Charge one call to the budget and write it to the audit log: every model does this."""
+    if budget is not None:
+        budget.charge(prompt_tokens, completion_tokens)
+    events.emit(
+        ModelCall(
+            role=role,
+            model=model,
+            messages=messages,
+            reply=text,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            latency_s=round(latency_s, 3),
+            response_format=response_format,
+        )
+    )
+    return ChatReply(
+        text=text,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        latency_s=latency_s,
+    )
+
+
 class ChatModel(Protocol):
     """What a node needs from a model."""
 
@@ -151,24 +187,17 @@ class ChatClient:
         usage = resp.usage
         prompt_tokens = usage.prompt_tokens if usage else 0
         completion_tokens = usage.completion_tokens if usage else 0
-        self.budget.charge(prompt_tokens, completion_tokens)
-        self.events.emit(
-            ModelCall(
-                role=role,
-                model=self.name,
-                messages=messages,
-                reply=text,
-                prompt_tokens=prompt_tokens,
-                completion_tokens=completion_tokens,
-                latency_s=round(latency, 3),
-                response_format=response_format["type"] if response_format else "text",
-            )
-        )
-        return ChatReply(
+        return account(
+            self.budget,
+            self.events,
+            role=role,
+            model=self.name,
+            messages=messages,
             text=text,
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
             latency_s=latency,
+            response_format=response_format["type"] if response_format else "text",
         )
 
     def _downgrade(self) -> bool:

@@ -10,9 +10,9 @@ from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel
 
-from devteam.events import EventBus, ModelCall
+from devteam.events import EventBus
 from devteam.llm.budget import Budget
-from devteam.llm.client import ChatReply, Messages
+from devteam.llm.client import ChatReply, Messages, account
 
 Responder = Callable[[str, Messages], str]
 
@@ -61,20 +61,12 @@ class ScriptedModel:
             )
         prompt_tokens = sum(len(str(m.get("content", ""))) for m in messages) // 4 + 1
         completion_tokens = len(text) // 4 + 1
-        if self.budget is not None:
-            self.budget.charge(prompt_tokens, completion_tokens)
-        self.events.emit(
-            ModelCall(
-                role=role,
-                model=self.name,
-                messages=messages,
-                reply=text,
-                prompt_tokens=prompt_tokens,
-                completion_tokens=completion_tokens,
-                latency_s=0.0,
-            )
-        )
-        return ChatReply(
+        return account(
+            self.budget,
+            self.events,
+            role=role,
+            model=self.name,
+            messages=messages,
             text=text,
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
