@@ -27,6 +27,7 @@ from devteam.sandbox.base import ExecResult, Sandbox
 from devteam.workspace import Workspace, provenance
 
 PYTEST = ["python3", "-m", "pytest", "-q", "-rfE", "--tb=short", "-p", "no:cacheprovider"]
+RETRY_TEMPERATURE = 0.7
 FEEDBACK_HEAD = 600
 FEEDBACK_TAIL = 2400
 _NON_CODE_LANGS = {"bash", "sh", "shell", "console", "text", "txt", "plaintext", "output"}
@@ -150,6 +151,7 @@ def write_code(state: RunState, deps: Deps) -> dict[str, Any]:
 def fix_code(state: RunState, deps: Deps) -> dict[str, Any]:
     spec = Spec.model_validate(state["spec"])
     report = TestReport.model_validate(state["report"])
+    repeated = state.get("same_failure", 0) >= 1
     role = load_role("coder", deps.prompts_dir)
     messages = role.messages(
         "fix",
@@ -158,10 +160,13 @@ def fix_code(state: RunState, deps: Deps) -> dict[str, Any]:
         exit_code=report.exit_code,
         failing_tests=report.failing_tests,
         output=report.output,
-        repeated=state.get("same_failure", 0) >= 1,
+        repeated=repeated,
         files=deps.workspace.snapshot(state.get("files", [])),
     )
-    reply = deps.model.complete(messages, role="coder")
+    # The same failure again: do not ask the same way twice; sample more widely.
+    reply = deps.model.complete(
+        messages, role="coder", temperature=RETRY_TEMPERATURE if repeated else None
+    )
     attempt = state.get("fix_attempts", 0) + 1
     update = _apply_files(
         reply.text, state, deps, spec, template="fix", message=f"Fix attempt {attempt}"

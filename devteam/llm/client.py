@@ -83,6 +83,7 @@ class ChatModel(Protocol):
         role: str,
         max_tokens: int | None = None,
         schema: type[BaseModel] | None = None,
+        temperature: float | None = None,
     ) -> ChatReply: ...
 
 
@@ -139,6 +140,7 @@ class ChatClient:
         role: str,
         max_tokens: int | None = None,
         schema: type[BaseModel] | None = None,
+        temperature: float | None = None,
     ) -> ChatReply:
         self.budget.check()
         limit = self.budget.cap_completion(max_tokens or self.max_tokens)
@@ -152,7 +154,7 @@ class ChatClient:
                 resp = client.chat.completions.create(  # type: ignore[call-overload]
                     model=self.name,
                     messages=messages,
-                    temperature=self.temperature,
+                    temperature=self.temperature if temperature is None else temperature,
                     max_tokens=limit,
                     **({"seed": self.seed} if self.seed is not None else {}),
                     **({"response_format": response_format} if response_format else {}),

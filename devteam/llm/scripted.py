@@ -36,6 +36,7 @@ class ScriptedModel:
         self.budget = budget
         self.events = events or EventBus()
         self.calls: list[tuple[str, Messages]] = []
+        self.temperatures: list[float | None] = []
 
     def bind(self, budget: Budget, events: EventBus) -> None:
         self.budget, self.events = budget, events
@@ -47,10 +48,12 @@ class ScriptedModel:
         role: str,
         max_tokens: int | None = None,
         schema: type[BaseModel] | None = None,
+        temperature: float | None = None,
     ) -> ChatReply:
         if self.budget is not None:
             self.budget.check()
         self.calls.append((role, messages))
+        self.temperatures.append(temperature)
         if self._responder is not None:
             text = self._responder(role, messages)
         elif self._replies:

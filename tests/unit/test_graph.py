@@ -115,6 +115,8 @@ def test_same_failure_three_times_stops_and_asks_for_a_new_approach(tmp_path: Pa
     assert "same failure" in result.reason
     first_fix, second_fix = model.calls[2][1][-1]["content"], model.calls[3][1][-1]["content"]
     assert "different approach" not in first_fix and "different approach" in second_fix
+    assert "tests wrong" in second_fix
+    assert model.temperatures[2:] == [None, 0.7]  # the repeat is not asked the same way
 
 
 def test_malformed_spec_is_repaired_once(tmp_path: Path) -> None:
