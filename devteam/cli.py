@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 import time
+from functools import partial
 from typing import Annotated, Any
 
 import typer
@@ -59,8 +60,11 @@ class ConsoleProgress:
             f"· {elapsed:.0f}s"
         )
 
+    def _say(self, text: str) -> None:
+        self.console.print(text, soft_wrap=True)
+
     def message(self, text: str) -> None:
-        self.console.print(f"[dim]{text}[/]")
+        self._say(f"[dim]{text}[/]")
 
     def __call__(self, event: Any) -> None:
         kind = event.kind
@@ -68,7 +72,7 @@ class ConsoleProgress:
             self.phase, self.attempt = f"{event.role}: {event.phase}", event.attempt
         elif kind == "model_call":
             self.tokens += event.prompt_tokens + event.completion_tokens
-            self.console.print(
+            self._say(
                 f"  {event.role:<7} model call: {event.prompt_tokens}+{event.completion_tokens} "
                 f"tokens, {event.latency_s:.1f}s"
             )
@@ -86,16 +90,16 @@ class ConsoleProgress:
                 f", failing: {', '.join(event.failing_tests[:4])}" if event.failing_tests else ""
             )
             colour = "green" if event.exit_code == 0 else "yellow"
-            self.console.print(
+            self._say(
                 f"  sandbox  pytest [{colour}]{verdict}[/] in {event.duration_s:.1f}s{failing}"
             )
         elif kind == "files_written":
-            self.console.print(f"  {event.role:<7} wrote {', '.join(event.paths)}")
+            self._say(f"  {event.role:<7} wrote {', '.join(event.paths)}")
         elif kind == "note":
             colour = {"info": "dim", "warning": "yellow", "error": "red"}[event.level]
-            self.console.print(f"  [{colour}]{event.text}[/]")
+            self._say(f"  [{colour}]{event.text}[/]")
         elif kind == "decision" and self.verbose:
-            self.console.print(f"  [dim]{event.source} -> {event.target}: {event.reason}[/]")
+            self._say(f"  [dim]{event.source} -> {event.target}: {event.reason}[/]")
         if self.status is not None:
             self.status.update(self._line())
 
@@ -179,15 +183,16 @@ def _run_team(
         raise typer.Exit(130) from None
     elapsed = time.monotonic() - started
     colour = "green" if result.ok else "red"
-    console.print(f"\n[bold {colour}]{result.status}[/]: {result.reason}")
-    console.print(f"result:      {result.workspace}")
-    console.print(f"files:       {', '.join(result.files) or '-'}")
-    console.print(
+    say = partial(console.print, soft_wrap=True)  # paths stay whole, for copy and paste
+    say(f"\n[bold {colour}]{result.status}[/]: {result.reason}")
+    say(f"result:      {result.workspace}")
+    say(f"files:       {', '.join(result.files) or '-'}")
+    say(
         f"tokens:      {result.tokens:,} ({result.prompt_tokens:,} prompt + "
         f"{result.completion_tokens:,} completion)"
     )
-    console.print(f"time:        {elapsed:.1f}s   fix attempts: {result.fix_attempts}")
-    console.print(f"audit log:   {result.audit_log}")
+    say(f"time:        {elapsed:.1f}s   fix attempts: {result.fix_attempts}")
+    say(f"audit log:   {result.audit_log}")
     print(result.workspace)  # stdout: the one thing a script needs
     raise typer.Exit(0 if result.ok else 2)
 

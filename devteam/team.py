@@ -139,10 +139,11 @@ class Team:
                 elapsed_s=prior.get("elapsed_s", 0.0),
                 steps=prior.get("steps", 0),
             )
+            workspace = Workspace.create(Path(record.workspace))
+            # The sandbox first: without Docker, fail before paying for a model start.
+            sandbox = self._sandbox or stack.enter_context(self._open_sandbox(workspace))
             model = self._model or stack.enter_context(self._open_model(budget, events, run_dir))
             model.bind(budget, events)
-            workspace = Workspace.create(Path(record.workspace))
-            sandbox = self._sandbox or stack.enter_context(self._open_sandbox(workspace))
             events.emit(
                 RunStarted(
                     task=record.task,

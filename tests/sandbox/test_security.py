@@ -167,7 +167,8 @@ def test_host_environment_invisible(healthy: Any, monkeypatch: pytest.MonkeyPatc
 
 # ---------------------------------------------------------------------------- resources
 def test_fork_bomb_contained_and_reported(healthy: Any) -> None:
-    res = healthy.exec("bomb() { bomb | bomb & }; bomb", timeout_s=10)
+    # the command stays alive while the bomb grows, so the bomb meets the cap, not the cleanup
+    res = healthy.exec("bomb() { bomb | bomb & }; bomb; sleep 3", timeout_s=10)
     assert res.pids_limit_hit, res
     # a sustained one that retries until the wall clock stops it
     res = healthy.exec(
