@@ -46,17 +46,14 @@ class Deps:
     prompts_dir: Path | None = None
 
 
-Node = Callable[[RunState], dict[str, Any]]
+#: A node: state and dependencies in, a partial state update out.
+NodeFn = Callable[[RunState, Deps], dict[str, Any]]
 
 
-def node(
-    name: str, role: str, *, spends: bool = True
-) -> Callable[[Callable[..., dict[str, Any]]], Callable[[RunState, Deps], dict[str, Any]]]:
+def node(name: str, role: str, *, spends: bool = True) -> Callable[[NodeFn], NodeFn]:
     """Wrap a node: emit its phase, count a step, check the budget, record tokens and time."""
 
-    def wrap(
-        fn: Callable[[RunState, Deps], dict[str, Any]],
-    ) -> Callable[[RunState, Deps], dict[str, Any]]:
+    def wrap(fn: NodeFn) -> NodeFn:
         def run(state: RunState, deps: Deps) -> dict[str, Any]:
             deps.events.emit(
                 PhaseStarted(phase=name, role=role, attempt=state.get("fix_attempts", 0))
