@@ -107,6 +107,10 @@ class Settings(BaseSettings):
     workspace_root: Path = Path("workspace")
     state_dir: Path = Path(".devteam")
     cache_dir: Path = Field(default_factory=lambda: _default_cache_dir())
+    checkpointer: str = Field(
+        "sqlite",
+        description='"sqlite" (a file under state_dir) or a postgresql:// URL',
+    )
 
     budget: BudgetSettings = Field(default_factory=BudgetSettings)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
