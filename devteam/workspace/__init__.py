@@ -1,28 +1,45 @@
-"""The generated project on disk: a git repository, written only inside its root.
+"""The project on disk: a git repository, written only inside its root.
 
-Every write goes through ``resolve``, which refuses absolute paths, ``..``, the ``.git``
-folder and symlinks that lead outside. Every step is a commit authored by the role that
-made it, with trailers (run id, model, step).
+Either a fresh repository (``Workspace.create``) or an existing one, worked on in a branch of
+its own (``Workspace.open_repo``, incremental mode). Every write goes through ``resolve``, which
+refuses absolute paths, ``..``, the ``.git`` folder and symlinks that lead outside. Every step
+is a commit authored by the role that made it, with trailers (run id, model, step). ``diff``,
+``changed_files`` and ``restore`` compare with, and go back to, any commit (by default the one
+the run started from) without moving HEAD.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
-from collections.abc import Mapping
-from pathlib import Path, PurePosixPath
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path, PurePath, PurePosixPath
 
 from devteam.errors import PathEscapeError, WorkspaceError
 
 MAX_FILE_BYTES = 1_000_000
 _TEXT_SUFFIXES = {".py", ".md", ".txt", ".toml", ".cfg", ".ini", ".json", ".yaml", ".yml"}
+_SKIPPED_DIRS = {".git", ".pytest_cache", "__pycache__"}
+DIFF_MAX_CHARS = 60_000
+_BASE_KEY = "devteambase"  # git config branch.<name>.devteambase: the commit a run started from
 
 
 class Workspace:
-    """A folder holding one git repository that the team works in."""
+    """A folder holding one git repository that the team works in.
 
-    def __init__(self, root: Path) -> None:
+    ``base`` is the commit the run started from: None for a fresh repository (diffs are then
+    against the empty tree), the branch point for ``open_repo``.
+    """
+
+    def __init__(self, root: Path, *, base: str | None = None) -> None:
         self.root = root.resolve()
+        self.base = base
+        # Untracked files that were there before the team came (incremental mode): never
+        # committed, diffed or restored, unless the team writes them itself.
+        self._foreign: set[str] = set()
 
     @classmethod
     def create(cls, root: Path) -> Workspace:
@@ -37,6 +54,72 @@ class Workspace:
         ws = cls(root)
         ws._git("init", "-q", "-b", "main")
         return ws
+
+    @classmethod
+    def open_repo(cls, path: Path, branch: str) -> Workspace:
+        """Work in the existing git repository ``path``, on ``branch``.
+
+        A new ``branch`` starts at the current HEAD, which becomes ``base``; an existing one is
+        checked out (a resumed run) and keeps the base recorded when it was made. Refuses a
+        folder that is not the top of a git work tree and one with uncommitted changes to
+        tracked files. Untracked files already there are left alone and never committed.
+        """
+        root = Path(path).expanduser().resolve()
+        if not root.is_dir():
+            raise WorkspaceError(f"{path} is not a folder; give the path of a git repository.")
+        ws = cls(root)
+        try:
+            top = ws._git("rev-parse", "--show-toplevel").strip()
+        except WorkspaceError as exc:
+            if "git is not installed" in str(exc):
+                raise
+            raise WorkspaceError(
+                f"{root} is not a git work tree; run 'git init' there or give a repository's path."
+            ) from None
+        if Path(top).resolve() != root:
+            raise WorkspaceError(
+                f"{root} is inside the git repository {top}, not its top folder; give {top}."
+            )
+        try:
+            ws._git("check-ref-format", "--branch", branch)
+        except WorkspaceError:
+            raise WorkspaceError(
+                f"{branch!r} is not a valid git branch name; choose another branch name."
+            ) from None
+        dirty = [ln[3:] for ln in ws._git("status", "--porcelain", "-uno").splitlines() if ln]
+        if dirty:
+            raise WorkspaceError(
+                f"{root} has uncommitted changes to {len(dirty)} tracked file(s) "
+                f"(e.g. {dirty[0]}); commit or stash them first."
+            )
+        before = ws.head()
+        if ws._ref_exists(f"refs/heads/{branch}"):
+            if ws.branch != branch:
+                ws._git("checkout", "-q", branch)
+            ws.base = ws._recorded_base(branch, before)
+        else:
+            ws._git("checkout", "-q", "-b", branch)
+            ws.base = before
+            if before:
+                ws._git("config", f"branch.{branch}.{_BASE_KEY}", before)
+        ws._foreign = set(ws._untracked())
+        return ws
+
+    def _recorded_base(self, branch: str, before: str | None) -> str | None:
+        try:
+            recorded = self._git("config", "--get", f"branch.{branch}.{_BASE_KEY}").strip()
+        except WorkspaceError:
+            recorded = ""
+        if recorded and self._ref_exists(f"{recorded}^{{commit}}"):
+            return recorded
+        # Not made by open_repo: fall back to where it forked from the previous HEAD.
+        head = self.head()
+        if before and head and before != head:
+            try:
+                return self._git("merge-base", before, head).strip() or head
+            except WorkspaceError:
+                return head
+        return head
 
     # -- paths -------------------------------------------------------------------------
     def resolve(self, rel: str) -> Path:
@@ -62,6 +145,7 @@ class Workspace:
                 f"Refused to write {rel!r}: {len(data)} bytes is over the {MAX_FILE_BYTES} limit."
             )
         path = self.resolve(rel)
+        self._foreign.discard(path.relative_to(self.root).as_posix())
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".devteam-tmp")
         tmp.write_bytes(data)
@@ -83,15 +167,19 @@ class Workspace:
         return self.resolve(rel).is_file()
 
     def files(self, *, text_only: bool = True) -> list[str]:
-        """Relative paths of the files in the workspace (``.git`` and caches excluded)."""
+        """Relative paths of the files in the workspace (``.git``, caches and, in a git
+        repository, what its ``.gitignore`` files ignore, excluded)."""
+        candidates: list[PurePath]
+        if (self.root / ".git").exists():
+            listed = self._git("ls-files", "-z", "--cached", "--others", "--exclude-standard")
+            candidates = sorted({PurePosixPath(p) for p in listed.split("\0") if p})
+        else:
+            candidates = [p.relative_to(self.root) for p in sorted(self.root.rglob("*"))]
         out = []
-        for path in sorted(self.root.rglob("*")):
-            rel = path.relative_to(self.root)
-            if (
-                rel.parts[0] in {".git", ".pytest_cache", "__pycache__"}
-                or "__pycache__" in rel.parts
-            ):
+        for rel in candidates:
+            if rel.parts[0] in _SKIPPED_DIRS or "__pycache__" in rel.parts:
                 continue
+            path = self.root / rel
             if path.is_file() and (not text_only or path.suffix in _TEXT_SUFFIXES):
                 out.append(rel.as_posix())
         return out
@@ -100,7 +188,9 @@ class Workspace:
         return {rel: self.read(rel) for rel in (paths if paths is not None else self.files())}
 
     # -- git ---------------------------------------------------------------------------
-    def _git(self, *args: str, env: Mapping[str, str] | None = None) -> str:
+    def _git(
+        self, *args: str, env: Mapping[str, str] | None = None, input: str | None = None
+    ) -> str:
         full_env = {
             **os.environ,
             "GIT_CONFIG_NOSYSTEM": "1",
@@ -117,6 +207,9 @@ class Workspace:
                 env=full_env,
                 capture_output=True,
                 text=True,
+                encoding="utf-8",
+                errors="surrogateescape",
+                input=input,
                 check=True,
             )
         except FileNotFoundError as exc:
@@ -130,9 +223,12 @@ class Workspace:
     def commit(
         self, message: str, *, role: str, trailers: Mapping[str, str] | None = None
     ) -> str | None:
-        """Commit everything as ``role``; None when there was nothing to commit."""
-        self._git("add", "-A")
-        if not self._git("status", "--porcelain").strip():
+        """Commit everything as ``role``; None when there was nothing to commit.
+
+        Untracked files that were in an existing repository before the run are left out.
+        """
+        self._stage_all()
+        if not self._git("status", "--porcelain", "-uno").strip():
             return None
         body = message.strip()
         if trailers:
@@ -146,7 +242,7 @@ class Workspace:
 
     def head(self) -> str | None:
         try:
-            return self._git("rev-parse", "HEAD").strip()
+            return self._git("rev-parse", "-q", "--verify", "HEAD^{commit}").strip() or None
         except WorkspaceError:
             return None
 
@@ -154,3 +250,149 @@ class Workspace:
         """One line per commit, newest first: ``<sha> <author>: <subject>``."""
         out = self._git("log", "--format=%h %an: %s")
         return [line for line in out.splitlines() if line]
+
+    @property
+    def branch(self) -> str | None:
+        """The checked-out branch; None with a detached HEAD."""
+        try:
+            return self._git("symbolic-ref", "--short", "-q", "HEAD").strip() or None
+        except WorkspaceError:
+            return None
+
+    def diff(self, base: str | None = None, *, max_chars: int = DIFF_MAX_CHARS) -> str:
+        """Unified diff from ``base`` (default: ``self.base``, else the empty tree) to the
+        working tree: the commits since, plus uncommitted and new files. Over ``max_chars``,
+        cut at a line end with a marker that names the files left out."""
+        ref = self._base_ref(base)
+        with self._full_index() as env:
+            text = self._git(
+                "diff", "--cached", "--no-color", "--no-ext-diff", "--no-renames",
+                "--src-prefix=a/", "--dst-prefix=b/", ref, "--", env=env,
+            )  # fmt: skip
+        return _cap_diff(text, max_chars)
+
+    def changed_files(self, base: str | None = None) -> list[str]:
+        """Paths added, changed or deleted between ``base`` (as in ``diff``) and the working
+        tree, sorted."""
+        ref = self._base_ref(base)
+        with self._full_index() as env:
+            out = self._git("diff", "--cached", "--name-only", "-z", "--no-renames", ref, env=env)
+        return sorted(p for p in out.split("\0") if p)
+
+    def restore(self, commit: str, paths: Iterable[str] | None = None) -> list[str]:
+        """Bring ``paths`` (default: every changed file) back to their content at ``commit``;
+        a file that did not exist there is deleted. HEAD does not move; the next ``commit()``
+        records the result. Returns the paths restored or deleted."""
+        sha = self._commit_sha(commit)
+        if paths is None:
+            targets = self.changed_files(sha)
+        else:
+            targets = [self.resolve(p).relative_to(self.root).as_posix() for p in paths]
+        if not targets:
+            return []
+        listed = self._git("ls-tree", "-r", "-z", "--name-only", sha, "--", *targets,
+                           env={"GIT_LITERAL_PATHSPECS": "1"})  # fmt: skip
+        at_commit = {p for p in listed.split("\0") if p}
+        keep = [
+            t for t in targets if t in at_commit or any(p.startswith(t + "/") for p in at_commit)
+        ]
+        if keep:
+            self._git("restore", f"--source={sha}", "--worktree", "--", *keep,
+                      env={"GIT_LITERAL_PATHSPECS": "1"})  # fmt: skip
+        for rel in targets:
+            if rel in keep:
+                continue
+            path = self.resolve(rel)
+            if path.is_file() or path.is_symlink():
+                path.unlink()
+            elif path.is_dir():
+                shutil.rmtree(path)
+            self._prune_empty_parents(path)
+        return targets
+
+    # -- git helpers -------------------------------------------------------------------
+    def _ref_exists(self, ref: str) -> bool:
+        try:
+            return bool(self._git("rev-parse", "-q", "--verify", ref).strip())
+        except WorkspaceError:
+            return False
+
+    def _commit_sha(self, rev: str) -> str:
+        try:
+            return self._git("rev-parse", "-q", "--verify", f"{rev}^{{commit}}").strip()
+        except WorkspaceError:
+            raise WorkspaceError(
+                f"{rev!r} is not a commit of {self.root}; give a commit id or branch name."
+            ) from None
+
+    def _base_ref(self, base: str | None) -> str:
+        if base is None:
+            base = self.base
+        if base is None:
+            return self._git("hash-object", "-t", "tree", os.devnull).strip()  # the empty tree
+        return self._commit_sha(base)
+
+    def _untracked(self) -> list[str]:
+        out = self._git("ls-files", "-z", "--others", "--exclude-standard")
+        return [p for p in out.split("\0") if p]
+
+    def _stage_all(self, env: Mapping[str, str] | None = None) -> None:
+        """``git add -A``, less the foreign untracked files."""
+        self._git("add", "-A", env=env)
+        if self._foreign:
+            self._git(
+                "rm", "--cached", "-r", "-q", "--ignore-unmatch",
+                "--pathspec-from-file=-", "--pathspec-file-nul",
+                env={**(env or {}), "GIT_LITERAL_PATHSPECS": "1"},
+                input="\0".join(sorted(self._foreign)),
+            )  # fmt: skip
+
+    @contextmanager
+    def _full_index(self) -> Iterator[dict[str, str]]:
+        """A throwaway copy of the index with every change staged (the real one is untouched),
+        as the environment for git commands that read it."""
+        index = Path(
+            self._git("rev-parse", "--path-format=absolute", "--git-path", "index").strip()
+        )
+        fd, tmp = tempfile.mkstemp(prefix="devteam-index-")
+        os.close(fd)
+        try:
+            if index.is_file():
+                shutil.copyfile(index, tmp)
+            else:
+                os.unlink(tmp)  # git makes a fresh index there
+            env = {"GIT_INDEX_FILE": tmp}
+            self._stage_all(env)
+            yield env
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    def _prune_empty_parents(self, path: Path) -> None:
+        parent = path.parent
+        while parent != self.root and self.root in parent.parents:
+            try:
+                parent.rmdir()
+            except OSError:
+                return
+            parent = parent.parent
+
+
+def _cap_diff(text: str, max_chars: int) -> str:
+    if len(text) <= max_chars:
+        return text
+    cut = text.rfind("\n", 0, max_chars) + 1 or max_chars
+    left_out = [
+        line.split(" b/", 1)[-1]
+        for line in text[cut:].splitlines()
+        if line.startswith("diff --git ")
+    ]
+    names = ", ".join(left_out[:20]) + (
+        f" and {len(left_out) - 20} more" if len(left_out) > 20 else ""
+    )
+    return (
+        text[:cut]
+        + f"[... diff truncated: {len(text) - cut} more characters"
+        + (f"; files not shown: {names}" if left_out else "")
+        + "]\n"
+    )
