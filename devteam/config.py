@@ -111,6 +111,12 @@ class Settings(BaseSettings):
         "sqlite",
         description='"sqlite" (a file under state_dir) or a postgresql:// URL',
     )
+    team: str = Field(
+        "default", description='"default", "solo", or the path of a team .yaml/.toml file'
+    )
+    repo_map_chars: int = Field(
+        6000, ge=500, le=100_000, description="size of the repository map shown to the CEO"
+    )
 
     budget: BudgetSettings = Field(default_factory=BudgetSettings)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)

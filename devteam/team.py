@@ -6,45 +6,64 @@ and always stops), the sandbox, the workspace, the audit log and the checkpointe
 
 from __future__ import annotations
 
+import asyncio
 import json
+import queue
 import re
-import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.types import Command
 from pydantic import BaseModel, Field
 
+from devteam.agents.ceo import review_verdict
+from devteam.agents.common import Deps
 from devteam.agents.graph import build_graph
-from devteam.agents.nodes import Deps
+from devteam.agents.runner import PYTEST
+from devteam.checkpoint import open_checkpointer
 from devteam.config import Settings, load_settings
 from devteam.errors import DevteamError
-from devteam.events import EventBus, JsonlSink, Note, RunFinished, RunStarted, Sink
+from devteam.events import EventBus, JsonlSink, Note, RunFinished, RunStarted, Sink, _Event
 from devteam.llm.budget import Budget
 from devteam.llm.client import ChatClient, ChatModel
 from devteam.sandbox import Sandbox, ensure_image, open_sandbox
+from devteam.teams import TeamConfig, load_team
 from devteam.workspace import Workspace
 
 Progress = Callable[[str], None]
+GateName = Literal["clarify", "approve_spec", "approve_delivery"]
 
 
 class RunResult(BaseModel):
-    """What a run produced, and what it cost."""
+    """What a run produced, and what it cost.
+
+    ``status`` is ``passed``, ``failed``, ``budget_exhausted``, ``rejected``, ``error``, or
+    ``waiting`` when a human gate holds the run: ``question`` then says what it asks, and
+    ``Team.resume(run_id, answer=...)`` continues it.
+    """
 
     run_id: str
     status: str
     reason: str
     task: str
+    team: str = "default"
     workspace: Path
+    branch: str | None = None
     spec: dict[str, Any] | None = None
     files: list[str] = Field(default_factory=list)
     tests_passed: bool | None = None
     failing_tests: list[str] = Field(default_factory=list)
+    review: str = ""
+    reviews: dict[str, Any] = Field(default_factory=dict)
+    accepted: bool | None = None
+    acceptance: list[dict[str, Any]] = Field(default_factory=list)
+    question: dict[str, Any] | None = None
     fix_attempts: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -55,6 +74,10 @@ class RunResult(BaseModel):
     @property
     def ok(self) -> bool:
         return self.status == "passed"
+
+    @property
+    def waiting(self) -> bool:
+        return self.status == "waiting"
 
     @property
     def tokens(self) -> int:
@@ -68,6 +91,11 @@ class RunRecord(BaseModel):
     task: str
     workspace: str
     created: float
+    team: str = "default"
+    mode: Literal["new", "repo"] = "new"
+    branch: str | None = None
+    base_commit: str | None = None
+    test_command: list[str] | None = None
 
 
 def new_run_id(task: str) -> str:
@@ -76,62 +104,180 @@ def new_run_id(task: str) -> str:
 
 
 class Team:
-    """Runs tasks. ``model`` and ``sandbox`` may be injected (tests, custom backends)."""
+    """Runs tasks with a team (``default``, ``solo``, or a team file).
+
+    ``model`` and ``sandbox`` may be injected (tests, custom backends); ``gates`` switches
+    human gates on for this Team whatever its config says.
+    """
+
+    last_result: RunResult | None = None
 
     def __init__(
         self,
         settings: Settings | None = None,
         *,
+        team: str | Path | TeamConfig | None = None,
+        gates: list[GateName] | tuple[GateName, ...] = (),
         model: ChatModel | None = None,
         sandbox: Sandbox | None = None,
         sinks: list[Sink] | None = None,
         progress: Progress | None = None,
     ) -> None:
         self.settings = settings or load_settings()
+        config = load_team(team if team is not None else self.settings.team)
+        self.config = config.with_gates(**dict.fromkeys(gates, True)) if gates else config
         self._model = model
         self._sandbox = sandbox
         self._sinks = list(sinks or [])
         self._progress = progress or (lambda _msg: None)
 
     # -- public ------------------------------------------------------------------------
-    def run(self, task: str, *, run_id: str | None = None) -> RunResult:
-        """Run ``task`` to the end (passed, failed, or out of budget) and report."""
+    def run(self, task: str, *, run_id: str | None = None, repo: Path | None = None) -> RunResult:
+        """Run ``task`` to the end (passed, failed, out of budget) or to a human gate.
+
+        With ``repo``, the team works on that existing git repository, on a new branch
+        ``devteam/<run_id>``, and runs the repository's own tests.
+        """
         if not task.strip():
             raise DevteamError("The task is empty; say what you want built.")
         run_id = run_id or new_run_id(task)
-        workspace = (self.settings.workspace_root / run_id).resolve()
-        record = RunRecord(run_id=run_id, task=task, workspace=str(workspace), created=time.time())
+        if repo is not None:
+            record = self._repo_record(task, run_id, repo)
+        else:
+            workspace = (self.settings.workspace_root / run_id).resolve()
+            record = RunRecord(
+                run_id=run_id,
+                task=task,
+                workspace=str(workspace),
+                created=time.time(),
+                team=self.config.name,
+            )
         run_dir = self.settings.run_dir(run_id)
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "run.json").write_text(record.model_dump_json(indent=2))
+        (run_dir / "team.json").write_text(self.config.model_dump_json(indent=2))
         return self._execute(record, fresh=True)
 
-    def resume(self, run_id: str) -> RunResult:
-        """Continue a stopped run from its last checkpoint; finished steps are not redone."""
+    def resume(self, run_id: str, *, answer: Any = None) -> RunResult:
+        """Continue a stopped run from its last checkpoint; finished steps are not redone.
+
+        A run held at a human gate needs ``answer``: text for the CEO's questions, and for
+        approvals ``True``/``"yes"``, ``False``/``"no"``, or text saying what to change.
+        """
         path = self.settings.run_dir(run_id) / "run.json"
         if not path.is_file():
             raise DevteamError(
                 f"No run {run_id!r} under {self.settings.state_dir}; `devteam runs` lists them."
             )
-        return self._execute(RunRecord.model_validate_json(path.read_text()), fresh=False)
+        record = RunRecord.model_validate_json(path.read_text())
+        return self._execute(record, fresh=False, answer=answer)
+
+    async def arun(
+        self, task: str, *, run_id: str | None = None, repo: Path | None = None
+    ) -> RunResult:
+        """``run`` for asyncio programs: the run goes on in a worker thread."""
+        return await asyncio.to_thread(self.run, task, run_id=run_id, repo=repo)
+
+    async def aresume(self, run_id: str, *, answer: Any = None) -> RunResult:
+        """``resume`` for asyncio programs."""
+        return await asyncio.to_thread(self.resume, run_id, answer=answer)
+
+    def stream(
+        self, task: str, *, run_id: str | None = None, repo: Path | None = None
+    ) -> Iterator[_Event]:
+        """Run ``task`` and yield its events (typed, as in the audit log) as they happen.
+
+        When the iterator ends, ``self.last_result`` holds the RunResult. An error in the
+        run is raised from the iterator, after the events that came before it.
+        """
+        events: queue.Queue[_Event | BaseException | None] = queue.Queue()
+
+        def sink(event: _Event) -> None:
+            events.put(event)
+
+        def work() -> None:
+            self._sinks.append(sink)
+            try:
+                self.last_result = self.run(task, run_id=run_id, repo=repo)
+            except BaseException as exc:  # handed to the consumer and raised there
+                events.put(exc)
+            finally:
+                self._sinks.remove(sink)
+                events.put(None)
+
+        thread = threading.Thread(target=work, name="devteam-run", daemon=True)
+        thread.start()
+        try:
+            while (item := events.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            thread.join()
 
     # -- wiring ------------------------------------------------------------------------
-    def _execute(self, record: RunRecord, *, fresh: bool) -> RunResult:
+    def _repo_record(self, task: str, run_id: str, repo: Path) -> RunRecord:
+        from devteam.workspace.repo_map import detect_test_command
+
+        branch = f"devteam/{run_id}"
+        workspace = Workspace.open_repo(repo.resolve(), branch)
+        return RunRecord(
+            run_id=run_id,
+            task=task,
+            workspace=str(workspace.root),
+            created=time.time(),
+            team=self.config.name,
+            mode="repo",
+            branch=branch,
+            base_commit=workspace.base,
+            test_command=detect_test_command(workspace.root) or PYTEST,
+        )
+
+    @staticmethod
+    def _inputs(record: RunRecord) -> dict[str, Any]:
+        inputs: dict[str, Any] = {
+            "run_id": record.run_id,
+            "task": record.task,
+            "workspace": record.workspace,
+            "mode": record.mode,
+        }
+        if record.mode == "repo":
+            inputs.update(base_commit=record.base_commit, test_command=record.test_command)
+        return inputs
+
+    def _team_of(self, run_dir: Path) -> TeamConfig:
+        """A resumed run keeps the team it started with (saved beside its audit log)."""
+        saved = run_dir / "team.json"
+        if not saved.is_file():
+            return self.config
+        stored = TeamConfig.model_validate_json(saved.read_text())
+        # Gates switched on for this Team still apply on resume.
+        on = {k: True for k, v in self.config.gates.model_dump().items() if v}
+        return stored.with_gates(**on) if on else stored
+
+    def _execute(self, record: RunRecord, *, fresh: bool, answer: Any = None) -> RunResult:
         run_dir = self.settings.run_dir(record.run_id)
         audit = run_dir / "audit.jsonl"
         events = EventBus(record.run_id, [JsonlSink(audit), *self._sinks])
         started = time.monotonic()
-        with ExitStack() as stack, self._checkpointer() as saver:
-            config: RunnableConfig = {
-                "configurable": {"thread_id": record.run_id},
-                "recursion_limit": self.settings.budget.max_steps * 2 + 10,
-            }
+        config: RunnableConfig = {
+            "configurable": {"thread_id": record.run_id},
+            "recursion_limit": self.settings.budget.max_steps * 3 + 20,
+        }
+        team = self._team_of(run_dir)
+
+        def result(state: dict[str, Any], model: str, **extra: Any) -> RunResult:
+            return self._result(
+                record, state, audit, model, time.monotonic() - started, team, **extra
+            )
+
+        with ExitStack() as stack, open_checkpointer(self.settings) as saver:
             checkpoint = saver.get_tuple(config)
             prior: dict[str, Any] = (
                 dict(checkpoint.checkpoint["channel_values"]) if checkpoint else {}
             )
             if not fresh and prior.get("status") not in (None, "running"):
-                return self._result(record, prior, audit, "", time.monotonic() - started)
+                return result(prior, "")
             budget = Budget(
                 self.settings.budget,
                 prompt_tokens=prior.get("prompt_tokens", 0),
@@ -139,58 +285,61 @@ class Team:
                 elapsed_s=prior.get("elapsed_s", 0.0),
                 steps=prior.get("steps", 0),
             )
-            workspace = Workspace.create(Path(record.workspace))
+            root = Path(record.workspace)
+            workspace = Workspace(root) if record.mode == "repo" else Workspace.create(root)
+            deps = Deps(
+                model=self._model or _Unopened(),
+                sandbox=self._sandbox or _Unopened(),
+                workspace=workspace,
+                events=events,
+                budget=budget,
+                settings=self.settings,
+                team=team,
+            )
+            graph = build_graph(deps, saver)
+            pending = graph.get_state(config).interrupts if not fresh else ()
+            if pending and answer is None:
+                return result(prior, "", question=pending[0].value)
             # The sandbox first: without Docker, fail before paying for a model start.
-            sandbox = self._sandbox or stack.enter_context(self._open_sandbox(workspace))
+            deps.sandbox = self._sandbox or stack.enter_context(self._open_sandbox(workspace))
             model = self._model or stack.enter_context(self._open_model(budget, events, run_dir))
             model.bind(budget, events)
+            deps.model = model
             events.emit(
                 RunStarted(
                     task=record.task,
                     workspace=record.workspace,
                     model=model.name,
-                    settings=self.settings.model_dump(mode="json", exclude={"api_key"}),
+                    settings={
+                        **self.settings.model_dump(mode="json", exclude={"api_key"}),
+                        "team": team.model_dump(mode="json"),
+                    },
                 )
             )
             if not fresh:
                 events.emit(Note(text=f"Resuming run {record.run_id} from its last checkpoint."))
-            deps = Deps(
-                model=model,
-                sandbox=sandbox,
-                workspace=workspace,
-                events=events,
-                budget=budget,
-                settings=self.settings,
-            )
-            graph = build_graph(deps, saver)
-            inputs: dict[str, Any] | None = (
-                {"run_id": record.run_id, "task": record.task, "workspace": record.workspace}
-                if fresh
-                else None
-            )
-            final = dict(graph.invoke(inputs, config))
-            result = self._result(record, final, audit, model.name, time.monotonic() - started)
+            if fresh:
+                graph.invoke(self._inputs(record), config)
+            else:
+                graph.invoke(Command(resume=answer) if pending else None, config)
+            snapshot = graph.get_state(config)
+            final = dict(snapshot.values)
+            if snapshot.interrupts:
+                question = snapshot.interrupts[0].value
+                events.emit(Note(text=f"Waiting at the {question.get('gate')} gate for an answer."))
+                return result(final, model.name, question=question)
+            done = result(final, model.name)
             events.emit(
                 RunFinished(
-                    status=result.status,
-                    reason=result.reason,
-                    prompt_tokens=result.prompt_tokens,
-                    completion_tokens=result.completion_tokens,
-                    duration_s=round(result.duration_s, 2),
-                    fix_attempts=result.fix_attempts,
+                    status=done.status,
+                    reason=done.reason,
+                    prompt_tokens=done.prompt_tokens,
+                    completion_tokens=done.completion_tokens,
+                    duration_s=round(done.duration_s, 2),
+                    fix_attempts=done.fix_attempts,
                 )
             )
-            return result
-
-    @contextmanager
-    def _checkpointer(self) -> Iterator[SqliteSaver]:
-        db = self.settings.checkpoint_db
-        db.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(db), check_same_thread=False)
-        try:
-            yield SqliteSaver(conn)
-        finally:
-            conn.close()
+            return done
 
     @contextmanager
     def _open_model(self, budget: Budget, events: EventBus, run_dir: Path) -> Iterator[ChatClient]:
@@ -234,19 +383,37 @@ class Team:
             yield sandbox
 
     def _result(
-        self, record: RunRecord, state: dict[str, Any], audit: Path, model: str, duration: float
+        self,
+        record: RunRecord,
+        state: dict[str, Any],
+        audit: Path,
+        model: str,
+        duration: float,
+        team: TeamConfig,
+        *,
+        question: dict[str, Any] | None = None,
     ) -> RunResult:
         report = state.get("report") or {}
+        acceptance = state.get("acceptance") or {}
         return RunResult(
             run_id=record.run_id,
-            status=state.get("status", "error"),
-            reason=state.get("reason", ""),
+            status="waiting" if question else state.get("status", "error"),
+            reason=f"waiting at the {question.get('gate')} gate"
+            if question
+            else state.get("reason", ""),
             task=record.task,
+            team=team.name,
             workspace=Path(record.workspace),
+            branch=record.branch,
             spec=state.get("spec"),
             files=state.get("files", []),
             tests_passed=report.get("passed") if report else None,
             failing_tests=report.get("failing_tests", []),
+            review=review_verdict(state),  # type: ignore[arg-type]
+            reviews=state.get("reviews") or {},
+            accepted=acceptance.get("accepted"),
+            acceptance=acceptance.get("checks") or [],
+            question=question,
             fix_attempts=state.get("fix_attempts", 0),
             prompt_tokens=state.get("prompt_tokens", 0),
             completion_tokens=state.get("completion_tokens", 0),
@@ -254,6 +421,15 @@ class Team:
             model=model,
             audit_log=audit,
         )
+
+
+class _Unopened:
+    """Stands in for the model and sandbox until a run needs them (a gate may not)."""
+
+    name = ""
+
+    def __getattr__(self, attr: str) -> Any:
+        raise DevteamError("internal: the model or sandbox was used before it was opened")
 
 
 def list_runs(settings: Settings) -> list[RunRecord]:

@@ -1,4 +1,8 @@
-"""The graph's state. Plain data only (dicts, lists, str, int), so checkpoints always load."""
+"""The graph's state. Plain data only (dicts, lists, str, int), so checkpoints always load.
+
+The pydantic models here are what the model must return when a role is asked for
+structured output (spec, review, acceptance) and what the sandbox reports.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ from typing import Annotated, Any, Literal, TypedDict
 
 from pydantic import BaseModel, Field
 
-RunStatus = Literal["running", "passed", "failed", "budget_exhausted", "error"]
+RunStatus = Literal["running", "passed", "failed", "budget_exhausted", "rejected", "error"]
+Mode = Literal["new", "repo"]
 
 
 class Spec(BaseModel):
@@ -17,6 +22,29 @@ class Spec(BaseModel):
     files: list[str] = Field(min_length=1, max_length=6, description="source files, no tests")
     requirements: list[str] = Field(max_length=8, description="exact behaviours with signatures")
     acceptance_criteria: list[str] = Field(max_length=8, description="checks a test can make")
+    questions: list[str] = Field(
+        default_factory=list, max_length=3, description="only if the request is ambiguous"
+    )
+
+
+class Review(BaseModel):
+    """A reviewer's verdict on the change."""
+
+    approved: bool
+    changes: list[str] = Field(
+        default_factory=list, max_length=4, description="specific defects to fix, if any"
+    )
+
+
+class Check(BaseModel):
+    met: bool
+    evidence: str = Field("", max_length=300)
+
+
+class Acceptance(BaseModel):
+    """The CEO's check of the result, one entry per acceptance criterion, in order."""
+
+    checks: list[Check] = Field(max_length=8)
 
 
 class TestReport(BaseModel):
@@ -33,23 +61,42 @@ class TestReport(BaseModel):
     signature: str = ""
 
 
-class InputState(TypedDict):
-    """What a caller gives the graph."""
+class InputState(TypedDict, total=False):
+    """What a caller gives the graph (``mode``/``base_commit``/``test_command`` for repos)."""
 
     run_id: str
     task: str
     workspace: str
+    mode: Mode
+    base_commit: str
+    test_command: list[str]
 
 
 class RunState(InputState, total=False):
     """Everything the graph carries between nodes (and across a resume)."""
 
     spec: dict[str, Any]
+    answers: str  # the user's answers to the CEO's questions
+    feedback: str  # the user's remarks on the spec
     test_file: str
     files: list[str]
+    test_files: list[str]
     report: dict[str, Any]
+    passing_commit: str
+    passing_report: dict[str, Any]
+    triage: dict[str, Any]
+    reviews: dict[str, dict[str, Any]]
+    pending_changes: list[str]
+    revisions: int
+    acceptance: dict[str, Any]
     fix_attempts: int
     same_failure: int
+    same_code: int
+    replans: int
+    spec_rounds: int
+    reviewed: bool
+    delivery_approved: bool
+    spec_approved: bool
     status: RunStatus
     reason: str
     phase: str

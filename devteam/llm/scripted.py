@@ -6,7 +6,9 @@ budget and emits audit events exactly as the real client does.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
 
 from pydantic import BaseModel
 
@@ -15,6 +17,25 @@ from devteam.llm.budget import Budget
 from devteam.llm.client import ChatReply, Messages, account
 
 Responder = Callable[[str, Messages], str]
+
+
+def by_role(replies: Mapping[str, Sequence[str] | str]) -> Responder:
+    """A responder that answers each role from its own script.
+
+    A list is used in order (and running out is an error); a plain string is the role's
+    answer every time it is asked.
+    """
+    queues = {role: (r if isinstance(r, str) else list(r)) for role, r in replies.items()}
+
+    def respond(role: str, messages: Messages) -> str:
+        script = queues.get(role)
+        if isinstance(script, str):
+            return script
+        if not script:
+            raise ScriptExhaustedError(f"no scripted reply left for the {role}")
+        return script.pop(0)
+
+    return respond
 
 
 class ScriptExhaustedError(AssertionError):
@@ -75,3 +96,42 @@ class ScriptedModel:
             completion_tokens=completion_tokens,
             latency_s=0.0,
         )
+
+
+def solving_responder(
+    files: Mapping[str, str], tests: Mapping[str, str], *, goal: str = "Solve the task."
+) -> Responder:
+    """Answers every role of any team as a model that gets the task right first time.
+
+    For smoke tests of whole pipelines (teams, benchmarks): the CEO's spec names
+    ``files``, the tester writes ``tests``, the coder writes ``files`` (and ``tests``, for
+    teams where it writes its own), reviewers approve and the CEO accepts.
+    """
+
+    def blocks(contents: Mapping[str, str]) -> str:
+        return "\n".join(f"FILE: {p}\n```python\n{c.rstrip()}\n```\n" for p, c in contents.items())
+
+    def respond(role: str, messages: Messages) -> str:
+        prompt = str(messages[-1].get("content", ""))
+        if "Write the specification" in prompt:
+            return json.dumps(
+                {
+                    "goal": goal,
+                    "files": list(files),
+                    "requirements": [goal],
+                    "acceptance_criteria": ["the tests pass"],
+                    "questions": [],
+                }
+            )
+        if "For each criterion" in prompt:
+            n = len(re.findall(r"^\d+\. ", prompt, flags=re.MULTILINE)) or 1
+            return json.dumps({"checks": [{"met": True, "evidence": "tested"}] * n})
+        if '"approved"' in prompt:
+            return '{"approved": true, "changes": []}'
+        if "VERDICT" in prompt:
+            return "VERDICT: code\nREASON: the tests follow the specification."
+        if "test engineer" in str(messages[0].get("content", "")):
+            return blocks(tests)
+        return blocks({**files, **tests})
+
+    return respond

@@ -65,6 +65,16 @@ def _parse(name: str, text: str, origin: str) -> Role:
 
 
 @lru_cache(maxsize=64)
+def load_role_file(name: str, path: Path) -> Role:
+    """A role from a prompt file a team config names."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"Cannot read prompt file {path} for role {name!r}: {exc}.") from exc
+    return _parse(name, text, str(path))
+
+
+@lru_cache(maxsize=64)
 def load_role(name: str, prompts_dir: Path | None = None) -> Role:
     """Load a role from ``prompts_dir`` if it has ``<name>.yaml``, else the built-in one."""
     if prompts_dir is not None:

@@ -12,7 +12,14 @@ from devteam.errors import SandboxUnavailableError
 from devteam.events import read_audit_log
 from devteam.llm.scripted import ScriptedModel
 from devteam.team import Team
+from devteam.teams import TeamConfig
 from tests.unit.fakes import FakeSandbox, failed, passed
+
+# The CEO and the coder only: the coder writes its own tests (as in the solo team).
+PLANNER = TeamConfig.model_validate(
+    {"name": "planner", "roles": {"ceo": {"kind": "ceo"}, "coder": {"kind": "coder"}}}
+)
+ACCEPT = json.dumps({"checks": [{"met": True, "evidence": "test_add"}]})
 
 TASK = "Write a Python module m.py with add(a, b) returning a + b, with pytest tests"
 SPEC = json.dumps(
@@ -53,22 +60,23 @@ def make_settings(tmp_path: Path, **budget: object) -> Settings:
     )
 
 
-def run(tmp_path: Path, replies: list[str], results: list, **budget: object):  # type: ignore[no-untyped-def]
+def run(tmp_path: Path, replies: list[str], results: list, team=PLANNER, **budget: object):  # type: ignore[no-untyped-def]
     model = ScriptedModel(replies)
     sandbox = FakeSandbox(results)
-    team = Team(make_settings(tmp_path, **budget), model=model, sandbox=sandbox)
+    team = Team(make_settings(tmp_path, **budget), team=team, model=model, sandbox=sandbox)
     return team.run(TASK, run_id="r1"), model, sandbox, team
 
 
 def test_happy_path_writes_files_tests_readme_and_history(tmp_path: Path) -> None:
-    result, _model, sandbox, _ = run(tmp_path, [SPEC, CODE], [passed()])
+    result, _model, sandbox, _ = run(tmp_path, [SPEC, CODE, ACCEPT], [passed()])
     assert result.status == "passed" and result.ok
     assert result.fix_attempts == 0
     ws = result.workspace
     assert (ws / "m.py").read_text().startswith("def add")
     assert (ws / "tests/test_m.py").is_file()
     readme = (ws / "README.md").read_text()
-    assert "add(1, 2) == 3" in readme and "passed" in readme
+    assert "add(1, 2) == 3 — met: test_add" in readme and "passed" in readme
+    assert result.accepted is True and result.acceptance[0]["criterion"] == "add(1, 2) == 3"
     assert result.tokens > 0
     # the sandbox saw the code before running pytest
     assert "m.py" in sandbox.synced[0] and sandbox.commands[0][:3] == ["python3", "-m", "pytest"]
@@ -82,11 +90,11 @@ def test_happy_path_writes_files_tests_readme_and_history(tmp_path: Path) -> Non
     assert origins["README.md"]["role"] == "ceo"
     kinds = [e.kind for e in read_audit_log(result.audit_log)]
     assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
-    assert kinds.count("model_call") == 2 and "sandbox_run" in kinds and "decision" in kinds
+    assert kinds.count("model_call") == 3 and "sandbox_run" in kinds and "decision" in kinds
 
 
 def test_failure_is_fed_back_and_fixed(tmp_path: Path) -> None:
-    result, model, _, _ = run(tmp_path, [SPEC, CODE, FIX], [failed(), passed()])
+    result, model, _, _ = run(tmp_path, [SPEC, CODE, FIX, ACCEPT], [failed(), passed()])
     assert result.status == "passed"
     assert result.fix_attempts == 1
     role, messages = model.calls[2]
@@ -107,27 +115,28 @@ def test_fix_attempts_are_bounded_and_reported_honestly(tmp_path: Path) -> None:
 
 
 def test_same_failure_three_times_stops_and_asks_for_a_new_approach(tmp_path: Path) -> None:
+    # The solo team: no CEO, so nobody to re-plan; the run stops with an honest report.
     result, model, _, _ = run(
-        tmp_path, [SPEC, CODE, FIX, FIX], [failed(), failed(), failed()], max_fix_attempts=5
+        tmp_path, [CODE, FIX, FIX], [failed(), failed(), failed()], team="solo", max_fix_attempts=5
     )
     assert result.status == "failed"
     assert result.fix_attempts == 2
     assert "same failure" in result.reason
-    first_fix, second_fix = model.calls[2][1][-1]["content"], model.calls[3][1][-1]["content"]
+    first_fix, second_fix = model.calls[1][1][-1]["content"], model.calls[2][1][-1]["content"]
     assert "different approach" not in first_fix and "different approach" in second_fix
     assert "tests wrong" in second_fix
-    assert model.temperatures[2:] == [None, 0.7]  # the repeat is not asked the same way
+    assert model.temperatures[1:] == [None, 0.7]  # the repeat is not asked the same way
 
 
 def test_malformed_spec_is_repaired_once(tmp_path: Path) -> None:
-    result, model, _, _ = run(tmp_path, ["Sure! {goal: oops", SPEC, CODE], [passed()])
+    result, model, _, _ = run(tmp_path, ["Sure! {goal: oops", SPEC, CODE, ACCEPT], [passed()])
     assert result.status == "passed"
     repair = model.calls[1][1][-1]["content"]
     assert "could not be used" in repair
 
 
 def test_malformed_spec_twice_falls_back_to_the_request_and_says_so(tmp_path: Path) -> None:
-    result, _, _, _ = run(tmp_path, ["nope", '{"goal": 1}', CODE], [passed()])
+    result, _, _, _ = run(tmp_path, ["nope", '{"goal": 1}', CODE, ACCEPT], [passed()])
     assert result.status == "passed"
     assert result.spec is not None and result.spec["files"] == ["m.py"]  # named in the request
     assert result.spec["requirements"] == [TASK]
@@ -149,7 +158,7 @@ def test_token_budget_ends_the_run_cleanly(tmp_path: Path) -> None:
 
 def test_path_escape_in_model_output_is_refused(tmp_path: Path) -> None:
     evil = CODE + "\nFILE: ../../evil.py\n```python\nprint('x')\n```\n"
-    result, _, _, _ = run(tmp_path, [SPEC, evil], [passed()])
+    result, _, _, _ = run(tmp_path, [SPEC, evil, ACCEPT], [passed()])
     assert result.status == "passed"
     assert not (tmp_path / "evil.py").exists() and not (tmp_path / "ws" / "evil.py").exists()
     notes = [e for e in read_audit_log(result.audit_log) if e.kind == "note"]
@@ -161,13 +170,13 @@ def test_resume_continues_without_redoing_finished_steps(tmp_path: Path) -> None
     model = ScriptedModel([SPEC, CODE])
     down = FakeSandbox([SandboxUnavailableError("Docker engine not reachable")])
     with pytest.raises(SandboxUnavailableError):
-        Team(settings, model=model, sandbox=down).run(TASK, run_id="r2")
+        Team(settings, team=PLANNER, model=model, sandbox=down).run(TASK, run_id="r2")
     assert len(model.calls) == 2  # plan and code done and checkpointed
 
-    model2 = ScriptedModel([])  # no model call may be needed any more
+    model2 = ScriptedModel([ACCEPT])  # only the acceptance check is left to do
     result = Team(settings, model=model2, sandbox=FakeSandbox([passed()])).resume("r2")
-    assert result.status == "passed"
-    assert model2.calls == []
+    assert result.status == "passed" and result.team == "planner"  # the run keeps its team
+    assert [role for role, _ in model2.calls] == ["ceo"]
     assert result.prompt_tokens > 0  # the tokens spent before the stop still count
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel
 
-from devteam.agents.nodes import assign_paths
+from devteam.agents.common import assign_paths
 from devteam.llm.parsing import extract_files, extract_json, parse_model
 
 

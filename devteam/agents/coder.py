@@ -1,0 +1,133 @@
+"""The coder's phases: write the code, fix it from the sandbox's output, revise it on request."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import PurePosixPath
+from typing import Any
+
+from devteam.agents.common import (
+    Deps,
+    files_from_reply,
+    is_test_path,
+    merged,
+    node,
+    spec_of,
+    write_and_commit,
+)
+from devteam.agents.state import RunState, TestReport
+from devteam.events import Note
+
+RETRY_TEMPERATURE = 0.7
+
+
+def _own_tests(deps: Deps) -> bool:
+    """Without a tester the coder writes (and may fix) its own tests."""
+    return deps.crew.role("tester") is None
+
+
+def _allowed(deps: Deps) -> Callable[[str], bool]:
+    if _own_tests(deps):
+        return lambda _path: True
+    return lambda path: not is_test_path(path)
+
+
+@node("code", "coder")
+def write_code(state: RunState, deps: Deps) -> dict[str, Any]:
+    spec = spec_of(state)
+    coder = deps.name_of("coder")
+    tests = {} if _own_tests(deps) else deps.workspace.snapshot(state.get("test_files", []))
+    repo_files = (
+        {f: deps.workspace.read(f) for f in spec.files if deps.workspace.exists(f)}
+        if state.get("mode") == "repo"
+        else {}
+    )
+    reply = deps.ask(
+        coder,
+        "write",
+        task=state["task"],
+        spec=spec.model_dump(),
+        tests=tests,
+        repo_files=repo_files,
+        test_file=state["test_file"],
+        module=PurePosixPath(spec.files[0]).stem,
+    )
+    return _write(reply.text, state, deps, template="write", message="Write the code")
+
+
+@node("fix", "coder")
+def fix_code(state: RunState, deps: Deps) -> dict[str, Any]:
+    report = TestReport.model_validate(state["report"])
+    repeated = state.get("same_failure", 0) >= 1
+    triage = state.get("triage") or {}
+    own = _own_tests(deps)
+    paths = [f for f in state.get("files", []) if f.endswith(".py")]
+    reply = deps.ask(
+        deps.name_of("coder"),
+        "fix",
+        # The same failure again: do not ask the same way twice; sample more widely.
+        temperature=RETRY_TEMPERATURE if repeated else None,
+        task=state["task"],
+        command=" ".join(report.command),
+        exit_code=report.exit_code,
+        failing_tests=report.failing_tests,
+        output=report.output,
+        repeated=repeated,
+        own_tests=own,
+        read_only=state.get("test_files", []),
+        diagnosis=triage.get("reason", "") if triage.get("culprit") == "code" else "",
+        files=deps.workspace.snapshot(paths),
+    )
+    attempt = state.get("fix_attempts", 0) + 1
+    update = _write(reply.text, state, deps, template="fix", message=f"Fix attempt {attempt}")
+    update.update(fix_attempts=attempt, triage={})
+    return update
+
+
+@node("revise", "coder")
+def revise(state: RunState, deps: Deps) -> dict[str, Any]:
+    """Apply what a reviewer (or the user at the delivery gate) asked for."""
+    pending = state.get("pending_changes") or []
+    changes = pending or [
+        c for r in (state.get("reviews") or {}).values() if not r["approved"] for c in r["changes"]
+    ]
+    paths = [f for f in state.get("files", []) if f.endswith(".py")]
+    reply = deps.ask(
+        deps.name_of("coder"),
+        "revise",
+        task=state["task"],
+        source="the user" if pending else "the review",
+        changes=changes,
+        files=deps.workspace.snapshot(paths),
+    )
+    n = state.get("revisions", 0) + 1
+    update = _write(reply.text, state, deps, template="revise", message=f"Revision {n}")
+    update.update(revisions=n, pending_changes=[])
+    return update
+
+
+def _write(
+    text: str, state: RunState, deps: Deps, *, template: str, message: str
+) -> dict[str, Any]:
+    spec = spec_of(state)
+    coder = deps.name_of("coder")
+    files = files_from_reply(
+        text, deps, sources=spec.files, test_file=state["test_file"], allowed=_allowed(deps)
+    )
+    known = list(state.get("files", []))
+    if not files:
+        deps.events.emit(
+            Note(level="warning", text="The coder's reply held no usable file; nothing written.")
+        )
+        return {"files": known, "same_code": state.get("same_code", 0) + 1}
+    sha = write_and_commit(files, state, deps, role=coder, template=template, message=message)
+    update: dict[str, Any] = {
+        "files": merged(known, files),
+        "same_code": 0 if sha else state.get("same_code", 0) + 1,
+        "reviewed": False,
+    }
+    if _own_tests(deps):
+        update["test_files"] = merged(
+            state.get("test_files", []), [p for p in files if is_test_path(p)]
+        )
+    return update

@@ -1,0 +1,270 @@
+"""What every node shares: its dependencies, the step wrapper, and the ways a role writes.
+
+Side effects go through the objects in ``Deps`` (model, sandbox, workspace, events), so
+tests hand in fakes. Each node is wrapped so that it counts a step, checks the budget,
+and records the tokens and time it spent in the state.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from devteam.agents.edits import apply_edit, extract_edits, strip_edits
+from devteam.agents.state import RunState, Spec
+from devteam.config import Settings
+from devteam.errors import BudgetExceededError, ModelOutputError, PathEscapeError
+from devteam.events import EventBus, FilesWritten, Note, PhaseStarted
+from devteam.llm.budget import Budget
+from devteam.llm.client import ChatModel, ChatReply, ask_structured
+from devteam.llm.parsing import FileBlock, extract_files
+from devteam.roles import Role, load_role, load_role_file
+from devteam.sandbox.base import Sandbox
+from devteam.teams import RoleKind, TeamConfig, load_team
+from devteam.workspace import Workspace, provenance
+
+T = TypeVar("T", bound=BaseModel)
+_NON_CODE_LANGS = {"bash", "sh", "shell", "console", "text", "txt", "plaintext", "output", "diff"}
+
+
+@dataclass
+class Deps:
+    """What the nodes act through. Built by the Team; fakes in tests."""
+
+    model: ChatModel
+    sandbox: Sandbox
+    workspace: Workspace
+    events: EventBus
+    budget: Budget
+    settings: Settings
+    team: TeamConfig | None = None
+    prompts_dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.team is None:
+            self.team = load_team("default")
+
+    @property
+    def crew(self) -> TeamConfig:
+        assert self.team is not None
+        return self.team
+
+    def name_of(self, kind: RoleKind) -> str:
+        """The team's role of ``kind`` (the coder stands in for any that is missing)."""
+        return self.crew.role(kind) or self.crew.role("coder") or "coder"
+
+    def prompt(self, name: str) -> Role:
+        """The prompts of role ``name``: its own file if the team names one, else the kind's."""
+        path = self.crew.prompt_path(name) if name in self.crew.roles else None
+        if path is not None:
+            return load_role_file(name, path)
+        kind = self.crew.roles[name].kind if name in self.crew.roles else name
+        return load_role(kind, self.prompts_dir)
+
+    def ask(
+        self, name: str, template: str, *, temperature: float | None = None, **variables: Any
+    ) -> ChatReply:
+        """One model call as role ``name`` with the role's own sampling settings."""
+        conf = self.crew.roles.get(name)
+        return self.model.complete(
+            self.prompt(name).messages(template, **variables),
+            role=name,
+            max_tokens=conf.max_tokens if conf else None,
+            temperature=temperature
+            if temperature is not None
+            else (conf.temperature if conf else None),
+        )
+
+    def ask_for(
+        self, name: str, template: str, schema: type[T], *, max_tokens: int, **variables: Any
+    ) -> T:
+        """A structured reply (constrained where the server can, repaired once)."""
+        conf = self.crew.roles.get(name)
+        value, _ = ask_structured(
+            self.model,
+            self.prompt(name).messages(template, **variables),
+            schema,
+            role=name,
+            max_tokens=(conf.max_tokens if conf and conf.max_tokens else max_tokens),
+        )
+        return value
+
+
+#: A node: state and dependencies in, a partial state update out.
+NodeFn = Callable[[RunState, Deps], dict[str, Any]]
+
+
+def node(name: str, kind: RoleKind | str, *, spends: bool = True) -> Callable[[NodeFn], NodeFn]:
+    """Wrap a node: emit its phase, count a step, check the budget, record tokens and time."""
+
+    def wrap(fn: NodeFn) -> NodeFn:
+        def run(state: RunState, deps: Deps) -> dict[str, Any]:
+            role = deps.name_of(kind) if kind in ("ceo", "coder", "tester", "reviewer") else kind
+            deps.events.emit(
+                PhaseStarted(phase=name, role=role, attempt=state.get("fix_attempts", 0))
+            )
+            before_p, before_c = deps.budget.prompt_tokens, deps.budget.completion_tokens
+            started = time.monotonic()
+            try:
+                if spends:
+                    deps.budget.step()
+                    deps.budget.check()
+                update = fn(state, deps)
+            except BudgetExceededError as exc:
+                deps.events.emit(Note(level="warning", text=str(exc)))
+                update = {"status": "budget_exhausted", "reason": f"{exc} (during {name})"}
+            except ModelOutputError as exc:
+                deps.events.emit(Note(level="error", text=str(exc)))
+                update = {"status": "error", "reason": str(exc)}
+            update.setdefault("phase", name)
+            update["prompt_tokens"] = deps.budget.prompt_tokens - before_p
+            update["completion_tokens"] = deps.budget.completion_tokens - before_c
+            update["elapsed_s"] = time.monotonic() - started
+            update["steps"] = 1 if spends else 0
+            return update
+
+        run.__name__ = name
+        return run
+
+    return wrap
+
+
+def spec_of(state: RunState) -> Spec:
+    return Spec.model_validate(state["spec"])
+
+
+def modules_of(spec: Spec) -> list[str]:
+    return [PurePosixPath(f).with_suffix("").as_posix().replace("/", ".") for f in spec.files]
+
+
+def is_test_path(path: str) -> bool:
+    name = PurePosixPath(path).name
+    return name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
+
+
+def strip_dot(path: str) -> str:
+    """``./a.py`` -> ``a.py``; anything else (``../a.py`` included) unchanged."""
+    while path.startswith("./"):
+        path = path[2:]
+    return path
+
+
+def assign_paths(
+    blocks: list[FileBlock], source_files: list[str], test_file: str
+) -> dict[str, str]:
+    """Give every code block a path: its own name, else the test file or the next source file."""
+    out: dict[str, str] = {}
+    pending = list(source_files)
+    for block in blocks:
+        path = strip_dot(block.path) if block.path else None
+        if path is None:
+            if block.language in _NON_CODE_LANGS:
+                continue
+            looks_like_test = "def test_" in block.content or "import pytest" in block.content
+            if looks_like_test and test_file not in out:
+                path = test_file
+            elif pending:
+                path = pending[0]
+            else:
+                continue
+        if path in pending:
+            pending.remove(path)
+        out[path] = block.content
+    return out
+
+
+def files_from_reply(
+    text: str, deps: Deps, *, sources: list[str], test_file: str, allowed: Callable[[str], bool]
+) -> dict[str, str]:
+    """The files a reply asks to write: whole files and applied edits, paths checked.
+
+    Paths outside the workspace and paths the role may not write are refused with a note;
+    an edit whose search text is not in the file is reported, not guessed.
+    """
+    out: dict[str, str] = {}
+    for edit in extract_edits(text):
+        path = strip_dot(edit.path)
+        if not _permitted(path, deps, allowed):
+            continue
+        current = out.get(path) or (
+            deps.workspace.read(path) if deps.workspace.exists(path) else ""
+        )
+        changed = apply_edit(current, edit)
+        if changed is None:
+            deps.events.emit(
+                Note(
+                    level="warning",
+                    text=f"An edit to {path} was not applied: its SEARCH text is not in the file.",
+                )
+            )
+            continue
+        out[path] = changed
+    for path, content in assign_paths(extract_files(strip_edits(text)), sources, test_file).items():
+        if _permitted(path, deps, allowed):
+            out[path] = content
+    return out
+
+
+def _permitted(path: str, deps: Deps, allowed: Callable[[str], bool]) -> bool:
+    try:
+        deps.workspace.resolve(path)
+    except PathEscapeError as exc:
+        deps.events.emit(Note(level="warning", text=str(exc)))
+        return False
+    if not allowed(path):
+        deps.events.emit(Note(level="warning", text=f"Ignored {path}: not this role's file."))
+        return False
+    return True
+
+
+def write_and_commit(
+    files: dict[str, str],
+    state: RunState,
+    deps: Deps,
+    *,
+    role: str,
+    template: str,
+    message: str,
+) -> str | None:
+    """Write ``files``, record their provenance and commit them as ``role``.
+
+    Returns the commit, or None when the files equal what is already there.
+    """
+    deps.workspace.write_files(files)
+    if state.get("mode", "new") == "new":
+        provenance.record(
+            deps.workspace,
+            sorted(files),
+            run_id=state["run_id"],
+            role=role,
+            model=deps.model.name,
+            template=f"{deps.prompt(role).name}.{template}",
+            template_hash=deps.prompt(role).template_hash,
+            step=deps.budget.steps,
+        )
+    sha = deps.workspace.commit(message, role=role, trailers=trailers(state, deps))
+    if sha is None:
+        deps.events.emit(
+            Note(level="warning", text=f"The {role}'s files are identical to the last version.")
+        )
+    else:
+        deps.events.emit(FilesWritten(role=role, paths=sorted(files), commit=sha))
+    return sha
+
+
+def trailers(state: RunState, deps: Deps, **extra: str) -> dict[str, str]:
+    return {
+        "Devteam-Run": state["run_id"],
+        "Devteam-Model": deps.model.name,
+        "Devteam-Step": str(deps.budget.steps),
+        **extra,
+    }
+
+
+def merged(known: list[str], new: list[str] | dict[str, str]) -> list[str]:
+    return list(dict.fromkeys([*known, *new]))

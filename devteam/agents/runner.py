@@ -1,0 +1,80 @@
+"""The sandbox phase: run the tests and turn what happened into feedback for the roles."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+from devteam.agents.common import Deps, node
+from devteam.agents.state import RunState, TestReport
+from devteam.events import SandboxRun
+from devteam.sandbox.base import ExecResult
+
+PYTEST = ["python3", "-m", "pytest", "-q", "-rfE", "--tb=short", "-p", "no:cacheprovider"]
+FEEDBACK_HEAD = 600
+FEEDBACK_TAIL = 2400
+
+
+@node("test", "sandbox")
+def run_tests(state: RunState, deps: Deps) -> dict[str, Any]:
+    deps.sandbox.sync_dir(deps.workspace.root)
+    command = state.get("test_command") or PYTEST
+    result = deps.sandbox.exec(command, timeout_s=deps.settings.sandbox.timeout_s)
+    report = to_report(result)
+    deps.events.emit(
+        SandboxRun(
+            command=result.command,
+            exit_code=result.exit_code,
+            timed_out=result.timed_out,
+            oom_killed=result.oom_killed,
+            duration_s=result.duration_s,
+            failing_tests=result.failing_tests,
+            output_tail=report.output[-1000:],
+        )
+    )
+    previous = state.get("report", {}).get("signature")
+    same = state.get("same_failure", 0) + 1 if previous == report.signature else 0
+    update: dict[str, Any] = {
+        "report": report.model_dump(),
+        "same_failure": 0 if report.passed else same,
+    }
+    if report.passed:
+        head = deps.workspace.head()
+        if head:
+            update.update(passing_commit=head, passing_report=report.model_dump())
+    return update
+
+
+def to_report(result: ExecResult) -> TestReport:
+    output = (result.stdout + ("\n" + result.stderr if result.stderr.strip() else "")).strip()
+    if result.exit_code == 5:
+        output += "\nNo tests were collected: write pytest tests in files named tests/test_*.py."
+    if len(output) > FEEDBACK_HEAD + FEEDBACK_TAIL:
+        cut = len(output) - FEEDBACK_HEAD - FEEDBACK_TAIL
+        output = (
+            f"{output[:FEEDBACK_HEAD]}\n[... {cut} characters cut ...]\n{output[-FEEDBACK_TAIL:]}"
+        )
+    if result.timed_out:
+        output += "\nThe test run was killed: it ran past the time limit (an endless loop?)."
+    if result.oom_killed:
+        output += "\nThe test run was killed: it ran out of memory."
+    return TestReport(
+        command=result.command,
+        exit_code=result.exit_code,
+        passed=result.ok,
+        timed_out=result.timed_out,
+        oom_killed=result.oom_killed,
+        failing_tests=result.failing_tests,
+        output=output,
+        duration_s=result.duration_s,
+        signature=failure_signature(result),
+    )
+
+
+def failure_signature(result: ExecResult) -> str:
+    """Same failing tests + same error lines => same signature (timings stripped)."""
+    errors = [ln for ln in (result.stdout + result.stderr).splitlines() if ln.startswith("E ")]
+    text = "|".join([str(result.exit_code), *sorted(result.failing_tests), *errors[:20]])
+    text = re.sub(r"\d+\.\d+s", "", text)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -1,0 +1,123 @@
+"""``devteam bench``: run a benchmark suite through a strategy, compare results.
+
+The harness lives in the top-level ``bench`` package (bench/harness.py); this is its CLI.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from devteam.errors import DevteamError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _fail(exc: DevteamError) -> None:
+    console.print(f"[bold red]error:[/] {exc}")
+    raise typer.Exit(1)
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@app.command("run")
+def run_cmd(
+    suite: Annotated[str, typer.Option(help="humaneval or projects.")] = "humaneval",
+    strategy: Annotated[
+        str,
+        typer.Option(
+            help="single, reflect, team, team:NAME (e.g. team:solo), a team file's path, "
+            "or reference (the known-good solutions; checks the suite, no model)."
+        ),
+    ] = "single",
+    model: Annotated[
+        str | None,
+        typer.Option(help="Embedded model (qwen2.5-coder-0.5b|1.5b), or the endpoint's model."),
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="OpenAI-compatible endpoint; default: the embedded model.")
+    ] = None,
+    tasks: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated task ids (HumanEval/8 or 8; bank_account)."),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N selected tasks.")] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="HumanEval: all 164 problems, not the CPU subset.")
+    ] = False,
+    concurrency: Annotated[int, typer.Option(help="Tasks at once, on one endpoint.")] = 1,
+    max_rounds: Annotated[int, typer.Option(help="reflect: fix rounds after the first try.")] = 3,
+    max_tokens: Annotated[int | None, typer.Option(help="Token budget per task.")] = None,
+    seed: Annotated[int, typer.Option(help="Sampling seed sent to the server.")] = 0,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (new); default bench/out/<suite>-...")
+    ] = None,
+) -> None:
+    """Run a suite through a strategy; write results.json and results.md."""
+    from bench.harness import BenchConfig, run_bench
+
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        cfg = BenchConfig(
+            suite=suite,
+            strategy=strategy,
+            tasks=[t for t in tasks.split(",") if t.strip()] if tasks else None,
+            limit=limit,
+            full=full,
+            concurrency=concurrency,
+            max_rounds=max_rounds,
+            max_tokens=max_tokens,
+            seed=seed,
+            out=out,
+            model=model,
+            base_url=base_url,
+            command=["devteam", "bench", *sys.argv[3:]] if len(sys.argv) > 2 else [],
+        )
+    except ValueError as exc:  # pydantic: a bound broken, e.g. --concurrency 0
+        console.print(f"[bold red]error:[/] invalid option: {str(exc).splitlines()[-1].strip()}")
+        raise typer.Exit(1) from None
+    try:
+        run_bench(cfg, progress=lambda msg: console.print(msg, markup=False))
+    except DevteamError as exc:
+        _fail(exc)
+    except KeyboardInterrupt:
+        console.print("[yellow]Interrupted.[/] Finished tasks are in tasks.jsonl.")
+        raise typer.Exit(130) from None
+
+
+@app.command()
+def compare(
+    results: Annotated[
+        list[Path], typer.Argument(help="Bench output folders or results.json files.")
+    ],
+) -> None:
+    """Print one comparison table (Markdown) of several bench results."""
+    from bench.report import compare as compare_results
+
+    try:
+        print(compare_results(results), end="")
+    except DevteamError as exc:
+        _fail(exc)
+
+
+@app.command("tasks")
+def list_tasks(
+    suite: Annotated[str, typer.Option(help="humaneval or projects.")] = "humaneval",
+    full: Annotated[bool, typer.Option("--full", help="HumanEval: all 164.")] = False,
+) -> None:
+    """List a suite's task ids (HumanEval: the CPU subset unless --full)."""
+    from bench.tasks import all_task_ids
+
+    try:
+        for task_id in all_task_ids(suite, full=full):
+            print(task_id)
+    except DevteamError as exc:
+        _fail(exc)

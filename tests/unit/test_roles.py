@@ -1,0 +1,305 @@
+"""The default team's roles and loops, with a scripted model and a scripted sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devteam.config import Settings
+from devteam.events import read_audit_log
+from devteam.llm.scripted import ScriptedModel, by_role
+from devteam.team import Team
+from devteam.workspace import Workspace
+from tests.unit.fakes import FakeSandbox, failed, passed
+
+TASK = "Write a Python module m.py with add(a, b) returning a + b"
+SPEC = json.dumps(
+    {
+        "goal": "Add two numbers.",
+        "files": ["m.py"],
+        "requirements": ["add(a, b) returns a + b"],
+        "acceptance_criteria": ["add(1, 2) == 3"],
+        "questions": [],
+    }
+)
+TESTS = """FILE: tests/test_m.py
+```python
+from m import add
+
+
+def test_add():
+    assert add(1, 2) == 3
+```
+"""
+BAD_TESTS = TESTS.replace("== 3", "== 4")
+CODE = """FILE: m.py
+```python
+def add(a, b):
+    return a + b
+```
+"""
+CODE_V2 = CODE.replace("return a + b", "return b + a")
+APPROVE = '{"approved": true, "changes": []}'
+CHANGES = '{"approved": false, "changes": ["m.py: add must also accept floats"]}'
+ACCEPT = json.dumps({"checks": [{"met": True, "evidence": "test_add"}]})
+
+
+def settings(tmp_path: Path, **budget: Any) -> Settings:
+    return Settings(
+        workspace_root=tmp_path / "ws",
+        state_dir=tmp_path / "state",
+        budget={"max_fix_attempts": 3, **budget},
+    )
+
+
+def make(tmp_path: Path, script: dict[str, Any], results: list, team: Any = "default", **kw: Any):  # type: ignore[no-untyped-def]
+    model = ScriptedModel(by_role(script))
+    sandbox = FakeSandbox(results)
+    budget = kw.pop("budget", {})
+    return Team(settings(tmp_path, **budget), team=team, model=model, sandbox=sandbox, **kw), model
+
+
+def roles(model: ScriptedModel) -> list[str]:
+    return [role for role, _ in model.calls]
+
+
+def prompt(model: ScriptedModel, i: int) -> str:
+    return str(model.calls[i][1][-1]["content"])
+
+
+def test_default_team_plans_tests_codes_reviews_and_accepts(tmp_path: Path) -> None:
+    script = {"ceo": [SPEC, ACCEPT], "tester": [TESTS], "coder": [CODE], "reviewer": [APPROVE]}
+    team, model = make(tmp_path, script, [passed()])
+    result = team.run(TASK, run_id="r1")
+    assert result.status == "passed" and result.accepted is True
+    assert roles(model) == ["ceo", "tester", "coder", "reviewer", "ceo"]
+    # the tester wrote its tests before any code existed; the coder was given them
+    assert "return a + b" not in prompt(model, 1)
+    assert "assert add(1, 2) == 3" in prompt(model, 2)
+    assert result.review == "reviewer approved"
+    authors = [line.split(" ", 1)[1].split(":")[0] for line in Workspace(result.workspace).log()]
+    assert authors == ["devteam ceo", "devteam coder", "devteam tester"]
+    origins = json.loads((result.workspace / "PROVENANCE.json").read_text())
+    assert origins["tests/test_m.py"]["role"] == "tester"
+    assert origins["m.py"]["template"] == "coder.write"
+    readme = (result.workspace / "README.md").read_text()
+    assert "Review: reviewer approved" in readme and "team `default`" in readme
+
+
+def test_the_coder_cannot_rewrite_the_testers_tests(tmp_path: Path) -> None:
+    sneaky = CODE + TESTS.replace("== 3", "== add(1, 2)")
+    script = {"ceo": [SPEC, ACCEPT], "tester": [TESTS], "coder": [sneaky], "reviewer": [APPROVE]}
+    team, _ = make(tmp_path, script, [passed()])
+    result = team.run(TASK, run_id="r1")
+    assert "assert add(1, 2) == 3" in (result.workspace / "tests/test_m.py").read_text()
+    notes = [e.text for e in read_audit_log(result.audit_log) if e.kind == "note"]  # type: ignore[union-attr]
+    assert any("Ignored tests/test_m.py" in n for n in notes)
+
+
+def test_a_wrong_test_is_fixed_by_the_tester(tmp_path: Path) -> None:
+    triage = "VERDICT: test\nREASON: 1 + 2 is 3, not 4.\n" + TESTS
+    script = {
+        "ceo": [SPEC, ACCEPT],
+        "tester": [BAD_TESTS, triage],
+        "coder": [CODE],
+        "reviewer": [APPROVE],
+    }
+    team, model = make(tmp_path, script, [failed(error="E   assert 3 == 4"), passed()])
+    result = team.run(TASK, run_id="r1")
+    assert result.status == "passed" and result.fix_attempts == 1
+    assert roles(model) == ["ceo", "tester", "coder", "tester", "reviewer", "ceo"]
+    assert "assert 3 == 4" in prompt(model, 3) and "return a + b" not in prompt(model, 3)
+    log = Workspace(result.workspace).log()
+    assert any("devteam tester: Fix the tests (attempt 1)" in line for line in log)
+
+
+def test_wrong_code_goes_back_to_the_coder_with_the_testers_diagnosis(tmp_path: Path) -> None:
+    triage = "VERDICT: code\nREASON: add must return the sum."
+    broken = CODE.replace("a + b", "a - b")
+    script = {
+        "ceo": [SPEC, ACCEPT],
+        "tester": [TESTS, triage],
+        "coder": [broken, CODE],
+        "reviewer": [APPROVE],
+    }
+    team, model = make(tmp_path, script, [failed(), passed()])
+    result = team.run(TASK, run_id="r1")
+    assert result.status == "passed" and result.fix_attempts == 1
+    fix = prompt(model, 4)
+    assert "The tester checked the tests against the spec: add must return the sum." in fix
+    assert "are not yours to change" in fix
+
+
+def test_search_replace_edits_change_only_what_they_name(tmp_path: Path) -> None:
+    edit = (
+        "EDIT: m.py\n<<<<<<< SEARCH\n    return a - b\n=======\n    return a + b\n>>>>>>> REPLACE\n"
+    )
+    broken = CODE.replace("a + b", "a - b").replace("def add", "X = 1\n\n\ndef add")
+    script = {
+        "ceo": [SPEC, ACCEPT],
+        "tester": [TESTS, "VERDICT: code\nREASON: wrong sign"],
+        "coder": [broken, edit],
+        "reviewer": [APPROVE],
+    }
+    team, _ = make(tmp_path, script, [failed(), passed()])
+    result = team.run(TASK, run_id="r1")
+    assert (
+        result.workspace / "m.py"
+    ).read_text() == "X = 1\n\n\ndef add(a, b):\n    return a + b\n"
+
+
+def test_review_changes_go_back_to_the_coder_and_rounds_are_bounded(tmp_path: Path) -> None:
+    script = {
+        "ceo": [SPEC, ACCEPT],
+        "tester": [TESTS],
+        "coder": [CODE, CODE_V2],
+        "reviewer": [CHANGES],
+    }
+    team, model = make(tmp_path, script, [passed(), passed()])
+    result = team.run(TASK, run_id="r1")
+    assert result.status == "passed"
+    assert roles(model) == ["ceo", "tester", "coder", "reviewer", "coder", "ceo"]
+    assert "add must also accept floats" in prompt(model, 4)
+    assert "return b + a" in (result.workspace / "m.py").read_text()
+    assert "1 revision(s) made" in result.review
+
+
+def test_a_revision_that_breaks_the_tests_is_rolled_back(tmp_path: Path) -> None:
+    broken = CODE.replace("a + b", "a * b")
+    script = {
+        "ceo": [SPEC, ACCEPT],
+        "tester": [TESTS, "VERDICT: code\nREASON: sum"],
+        "coder": [CODE, broken, broken],
+        "reviewer": [CHANGES],
+    }
+    fails = [failed(error="E   assert 2 == 3"), failed(error="E   assert 2 == 3")]
+    team, _ = make(tmp_path, script, [passed(), *fails], budget={"max_fix_attempts": 1})
+    result = team.run(TASK, run_id="r1")
+    assert result.status == "passed"
+    assert "return a + b" in (result.workspace / "m.py").read_text()
+    assert "restore" in result.reviews
+    assert any("Restore the last passing version" in ln for ln in Workspace(result.workspace).log())
+
+
+def test_a_stuck_loop_is_re_planned_once_then_stops(tmp_path: Path) -> None:
+    same = failed()
+    script = {
+        "ceo": [SPEC, SPEC, ACCEPT],
+        "tester": [TESTS, "VERDICT: code\nREASON: x", "VERDICT: code\nREASON: x", TESTS],
+        "coder": [CODE, CODE_V2, CODE, CODE_V2],
+        "reviewer": [APPROVE],
+    }
+    team, model = make(
+        tmp_path, script, [same, same, same, passed()], budget={"max_fix_attempts": 6}
+    )
+    result = team.run(TASK, run_id="r1")
+    assert result.status == "passed"
+    replan = [i for i, (r, _) in enumerate(model.calls) if r == "ceo"][1]
+    assert "A first attempt got stuck" in prompt(model, replan)
+    decisions = [e for e in read_audit_log(result.audit_log) if e.kind == "decision"]
+    assert any(d.target == "replan" and "same failure 3 times" in d.reason for d in decisions)  # type: ignore[union-attr]
+
+
+def test_token_budget_ends_the_team_run_cleanly_and_keeps_the_work(tmp_path: Path) -> None:
+    script = {
+        "ceo": SPEC,
+        "tester": [TESTS] + ["VERDICT: code\nREASON: r"] * 9,
+        "coder": [CODE] + [CODE_V2, CODE] * 5,
+    }
+    fails = [failed(error=f"E   assert {i} == 0") for i in range(12)]
+    team, _ = make(tmp_path, script, fails, budget={"max_tokens": 900, "max_fix_attempts": 10})
+    result = team.run(TASK, run_id="r1")
+    assert result.status == "budget_exhausted" and "Token budget" in result.reason
+    assert result.tokens < 900 + 1536
+    assert (result.workspace / "m.py").is_file() and (result.workspace / "README.md").is_file()
+
+
+# -- human gates -------------------------------------------------------------------------
+QUESTION_SPEC = json.dumps({**json.loads(SPEC), "questions": ["Integers only?"]})
+
+
+def test_clarifying_questions_wait_for_the_user_and_resume_without_redoing_work(
+    tmp_path: Path,
+) -> None:
+    script = {
+        "ceo": [QUESTION_SPEC, SPEC, ACCEPT],
+        "tester": [TESTS],
+        "coder": [CODE],
+        "reviewer": [APPROVE],
+    }
+    team, model = make(tmp_path, script, [passed()], gates=["clarify"])
+    first = team.run(TASK, run_id="g1")
+    assert first.status == "waiting" and first.waiting
+    assert first.question == {
+        "gate": "clarify",
+        "questions": ["Integers only?"],
+        "spec": json.loads(QUESTION_SPEC),
+    }
+    assert roles(model) == ["ceo"]
+    again = team.resume("g1")  # no answer: still waiting, nothing run
+    assert again.status == "waiting" and roles(model) == ["ceo"]
+    done = team.resume("g1", answer="Floats too.")
+    assert done.status == "passed"
+    assert roles(model) == ["ceo", "ceo", "tester", "coder", "reviewer", "ceo"]
+    assert "The user answered your questions: Floats too." in prompt(model, 1)
+
+
+def test_spec_approval_takes_feedback_then_approval(tmp_path: Path) -> None:
+    script = {"ceo": [SPEC, SPEC, ACCEPT], "tester": [TESTS], "coder": [CODE], "reviewer": APPROVE}
+    team, model = make(tmp_path, script, [passed()], gates=["approve_spec"])
+    assert team.run(TASK, run_id="g2").question["gate"] == "approve_spec"  # type: ignore[index]
+    assert team.resume("g2", answer="Name the file m.py").status == "waiting"
+    assert "The user's remarks on your last spec: Name the file m.py" in prompt(model, 1)
+    assert team.resume("g2", answer=True).status == "passed"
+
+
+def test_delivery_can_be_rejected(tmp_path: Path) -> None:
+    script = {"ceo": [SPEC, ACCEPT], "tester": [TESTS], "coder": [CODE], "reviewer": APPROVE}
+    team, model = make(tmp_path, script, [passed()], gates=["approve_delivery"])
+    waiting = team.run(TASK, run_id="g3")
+    assert waiting.question["gate"] == "approve_delivery" and waiting.question["tests_passed"]  # type: ignore[index]
+    done = team.resume("g3", answer="no")
+    assert done.status == "rejected" and "rejected the delivery" in done.reason
+    assert len(model.calls) == 5
+
+
+def test_delivery_feedback_becomes_a_revision(tmp_path: Path) -> None:
+    script = {
+        "ceo": [SPEC, ACCEPT, ACCEPT],
+        "tester": [TESTS],
+        "coder": [CODE, CODE_V2],
+        "reviewer": APPROVE,
+    }
+    team, model = make(tmp_path, script, [passed(), passed()], gates=["approve_delivery"])
+    team.run(TASK, run_id="g4")
+    assert team.resume("g4", answer="swap the operands").status == "waiting"
+    assert "swap the operands" in prompt(model, 5)
+    assert team.resume("g4", answer="yes").status == "passed"
+    assert "return b + a" in (tmp_path / "ws/g4/m.py").read_text()
+
+
+# -- library API -------------------------------------------------------------------------
+def test_stream_yields_typed_events_and_keeps_the_result(tmp_path: Path) -> None:
+    script = {"ceo": [SPEC, ACCEPT], "tester": [TESTS], "coder": [CODE], "reviewer": [APPROVE]}
+    team, _ = make(tmp_path, script, [passed()])
+    events = list(team.stream(TASK, run_id="s1"))
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
+    assert {"phase", "model_call", "sandbox_run", "decision", "files_written"} <= set(kinds)
+    assert team.last_result is not None and team.last_result.status == "passed"
+
+
+def test_stream_raises_the_runs_error(tmp_path: Path) -> None:
+    team, _ = make(tmp_path, {"ceo": []}, [])
+    with pytest.raises(AssertionError, match="no scripted reply"):
+        list(team.stream(TASK, run_id="s2"))
+
+
+def test_arun(tmp_path: Path) -> None:
+    script = {"ceo": [SPEC, ACCEPT], "tester": [TESTS], "coder": [CODE], "reviewer": [APPROVE]}
+    team, _ = make(tmp_path, script, [passed()])
+    assert asyncio.run(team.arun(TASK, run_id="a1")).status == "passed"
