@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from devteam.workspace.repo_map import (
 
 
 def _repo(
-    root: Path, files: dict[str, str | bytes], *, untracked: dict[str, str] | None = None
+    root: Path, files: Mapping[str, str | bytes], *, untracked: dict[str, str] | None = None
 ) -> Path:
     for rel, content in files.items():
         path = root / rel
@@ -34,11 +35,7 @@ def _repo(
     return root
 
 
-SHOP = {
-    "README.md": "# shop\n",
-    "pyproject.toml": '[project]\nname = "shop"\n',
-    "shop/__init__.py": "",
-    "shop/cart.py": '''"""Shopping cart."""
+CART = '''"""Shopping cart."""
 
 import dataclasses
 
@@ -71,7 +68,13 @@ def _helper() -> None: ...
 
 
 CONSTANT = 3
-''',
+'''
+
+SHOP: dict[str, str | bytes] = {
+    "README.md": "# shop\n",
+    "pyproject.toml": '[project]\nname = "shop"\n',
+    "shop/__init__.py": "",
+    "shop/cart.py": CART,
     "shop/broken.py": "def oops(:\n    pass\n",
     "shop/static/logo.png": b"\x89PNG\r\n\x1a\n\0\0\0binary",
     "shop/data.bin.txt": "looks like text\0but has a NUL\n",
@@ -161,7 +164,7 @@ def test_a_folder_that_is_not_a_git_repository_is_walked(tmp_path: Path) -> None
         },
     ],
 )
-def test_pytest_is_detected(tmp_path: Path, files: dict[str, str]) -> None:
+def test_pytest_is_detected(tmp_path: Path, files: dict[str, str | bytes]) -> None:
     assert detect_test_command(_repo(tmp_path / "r", files)) == PYTEST_COMMAND
 
 
@@ -193,7 +196,7 @@ def test_relevant_files_rank_by_shared_words(tmp_path: Path) -> None:
     root = _repo(
         tmp_path / "r",
         {
-            "shop/cart.py": SHOP["shop/cart.py"],
+            "shop/cart.py": CART,
             "shop/payment_gateway.py": "class StripeClient:\n    def charge(self): ...\n",
             "shop/inventory.py": "def restock(sku): ...\n",
             "tests/test_cart.py": "def test_cart(): ...\n",
