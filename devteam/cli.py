@@ -7,6 +7,7 @@ import signal
 import sys
 import time
 from functools import partial
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -125,11 +126,25 @@ def run(
     max_fix_attempts: Annotated[
         int | None, typer.Option(help="Fix rounds after failing tests.")
     ] = None,
+    team: Annotated[
+        str | None,
+        typer.Option(help='"default", "solo", or a team .yaml/.toml file.'),
+    ] = None,
+    gate: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Stop for a human at: clarify (the CEO's questions), spec, delivery. Repeatable."
+        ),
+    ] = None,
+    repo: Annotated[
+        Path | None,
+        typer.Option(help="Work on this existing git repository, on a new branch."),
+    ] = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show routing decisions.")
     ] = False,
 ) -> None:
-    """Run the team on TASK; the result is a git repository under workspace/."""
+    """Run the team on TASK; the result is a git repository in workspace/ (or a --repo branch)."""
     overrides: dict[str, Any] = {"base_url": base_url}
     if model:
         if (
@@ -147,16 +162,55 @@ def run(
     if max_fix_attempts is not None:
         budget.max_fix_attempts = max_fix_attempts
     settings.budget = budget
-    _run_team(settings, task=task, verbose=verbose)
+    if team is not None:
+        settings.team = team
+    gates = [_gate_name(g) for g in gate or []]
+    _run_team(settings, task=task, verbose=verbose, gates=gates, repo=repo)
+
+
+_GATES = {"clarify": "clarify", "spec": "approve_spec", "delivery": "approve_delivery"}
+
+
+def _gate_name(text: str) -> str:
+    name = _GATES.get(text.strip().lower().removeprefix("approve_"))
+    if name is None:
+        _fail(DevteamError(f"Unknown gate {text!r}; use clarify, spec or delivery."))
+    return str(name)
 
 
 @app.command()
 def resume(
     run_id: Annotated[str, typer.Argument(help="The run to continue (see `devteam runs`).")],
+    answer: Annotated[
+        str | None,
+        typer.Option(help="The answer for a run waiting at a gate: yes, no, or what to change."),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
-    """Continue a stopped run from its last checkpoint."""
-    _run_team(_settings(), run_id=run_id, verbose=verbose)
+    """Continue a stopped run from its last checkpoint (or answer the gate it waits at)."""
+    _run_team(_settings(), run_id=run_id, verbose=verbose, answer=answer)
+
+
+def _question_text(question: dict[str, Any] | None) -> str:
+    q = question or {}
+    if q.get("gate") == "clarify":
+        return " ".join(q.get("questions", []))
+    if q.get("gate") == "approve_spec":
+        spec = q.get("spec", {})
+        files = ", ".join(spec.get("files", []))
+        return f"approve this spec? goal: {spec.get('goal')}; files: {files}"
+    tests = "pass" if q.get("tests_passed") else "do NOT pass"
+    return f"approve delivery? the tests {tests}; result in {q.get('workspace')}"
+
+
+def _ask_at_gate(question: dict[str, Any]) -> str:
+    """Ask at the terminal; the answer resumes the run."""
+    if question.get("gate") != "clarify":
+        import json
+
+        console.print(json.dumps(question, indent=2), soft_wrap=True, markup=False)
+    console.print(f"[bold yellow]?[/] {_question_text(question)}", soft_wrap=True)
+    return str(typer.prompt("answer (yes / no / what to change)", default="yes"))
 
 
 def _raise_interrupt(signum: int, frame: Any) -> None:
@@ -164,31 +218,61 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
 
 
 def _run_team(
-    settings: Settings, *, verbose: bool, task: str | None = None, run_id: str | None = None
+    settings: Settings,
+    *,
+    verbose: bool,
+    task: str | None = None,
+    run_id: str | None = None,
+    gates: list[str] | None = None,
+    repo: Path | None = None,
+    answer: str | None = None,
 ) -> None:
     from devteam.team import Team, new_run_id
 
     progress = ConsoleProgress(console, verbose)
-    team = Team(settings, sinks=[progress], progress=progress.message)
+    try:
+        team = Team(settings, gates=gates or (), sinks=[progress], progress=progress.message)  # type: ignore[arg-type]
+    except DevteamError as exc:
+        _fail(exc)
     # SIGTERM unwinds like Ctrl-C, so the model server and the sandbox are always stopped.
     signal.signal(signal.SIGTERM, _raise_interrupt)
     run_id = run_id or new_run_id(task or "")
     started = time.monotonic()
     try:
-        with console.status(progress._line()) as status:
-            progress.status = status
-            result = team.resume(run_id) if task is None else team.run(task, run_id=run_id)
+        while True:
+            with console.status(progress._line()) as status:
+                progress.status = status
+                if task is None:
+                    result = team.resume(run_id, answer=answer)
+                else:
+                    result = team.run(task, run_id=run_id, repo=repo)
+            if not (result.waiting and result.question and sys.stdin.isatty()):
+                break
+            answer, task = _ask_at_gate(result.question), None
     except DevteamError as exc:
         _fail(exc, run_id)
     except KeyboardInterrupt:
         console.print(f"[yellow]Interrupted.[/] Continue with: devteam resume {run_id}")
         raise typer.Exit(130) from None
     elapsed = time.monotonic() - started
-    colour = "green" if result.ok else "red"
     say = partial(console.print, soft_wrap=True)  # paths stay whole, for copy and paste
+    if result.waiting:
+        gate = (result.question or {}).get("gate", "a")
+        say(f"\n[bold yellow]waiting[/] at the {gate} gate: {_question_text(result.question)}")
+        say(f'Answer with: devteam resume {run_id} --answer "..."  (yes, no, or what to change)')
+        print(result.workspace)
+        raise typer.Exit(3)
+    colour = "green" if result.ok else "red"
     say(f"\n[bold {colour}]{result.status}[/]: {result.reason}")
-    say(f"result:      {result.workspace}")
+    say(
+        f"result:      {result.workspace}" + (f" (branch {result.branch})" if result.branch else "")
+    )
     say(f"files:       {', '.join(result.files) or '-'}")
+    if result.review:
+        say(f"review:      {result.review}")
+    if result.accepted is not None:
+        met = sum(1 for c in result.acceptance if c.get("met"))
+        say(f"acceptance:  {met}/{len(result.acceptance)} criteria met (CEO's check)")
     say(
         f"tokens:      {result.tokens:,} ({result.prompt_tokens:,} prompt + "
         f"{result.completion_tokens:,} completion)"

@@ -13,15 +13,19 @@ from devteam.config import Settings
 from devteam.llm.client import Messages
 from devteam.llm.scripted import ScriptedModel
 from devteam.team import Team
-from tests.integration.test_team_docker import BUGGY
+from tests.integration.test_team_docker import BUGGY_CODE, CODE_IS_WRONG, TESTS
 from tests.unit.test_graph import SPEC, TASK
 
 
 def reply(role: str, messages: Messages) -> str:
+    """The default team: plan, tests and buggy code are scripted; the coder's fix hangs."""
+    prompt = messages[-1]["content"]
     if role == "ceo":
         return SPEC
-    if "The tests failed" not in messages[-1]["content"]:
-        return BUGGY
+    if role == "tester":
+        return CODE_IS_WRONG if "VERDICT" in prompt else TESTS
+    if "The tests failed" not in prompt:
+        return BUGGY_CODE
     print("FIXING", flush=True)
     time.sleep(3600)  # killed here, mid model call
     raise AssertionError("not reached")

@@ -13,10 +13,11 @@ import pytest
 
 from devteam.config import SandboxSettings, Settings
 from devteam.events import read_audit_log
-from devteam.llm.scripted import ScriptedModel
+from devteam.llm.scripted import ScriptedModel, by_role
 from devteam.sandbox import engine
 from devteam.team import Team
-from tests.integration.test_team_docker import FIXED
+from tests.integration.test_team_docker import APPROVE, FIXED, default_team_script
+from tests.unit.test_graph import ACCEPT
 
 pytestmark = pytest.mark.docker
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,12 +48,14 @@ def test_a_killed_run_resumes_without_redoing_steps_or_losing_files(
     before = (workspace / "m.py").read_text()
     assert "a - b" in before  # the coder's first version is on disk and committed
 
-    model = ScriptedModel([FIXED])  # only the fix is left to do
+    # only the fix, the review and the acceptance check are left to do
+    model = ScriptedModel(by_role({"coder": [FIXED], "reviewer": [APPROVE], "ceo": [ACCEPT]}))
     settings = Settings(workspace_root=ws_root, state_dir=state, sandbox=docker_sandbox_settings)
     result = Team(settings, model=model).resume("k1")
 
     assert result.status == "passed" and result.fix_attempts == 1
-    assert [role for role, _ in model.calls] == ["coder"]  # plan and code were not redone
+    # plan, tests, code and triage were not redone
+    assert [role for role, _ in model.calls] == ["coder", "reviewer", "ceo"]
     assert "a + b" in (workspace / "m.py").read_text()
     events = read_audit_log(result.audit_log)
     assert sum(1 for e in events if e.kind == "run_started") == 2
@@ -78,13 +81,13 @@ def test_a_killed_run_resumes_without_redoing_steps_or_losing_files(
 def test_resuming_a_finished_run_does_nothing_and_reports_it(
     tmp_path: Path, docker_sandbox_settings: SandboxSettings
 ) -> None:
-    from tests.integration.test_team_docker import BUGGY
-    from tests.unit.test_graph import SPEC, TASK
+    from tests.unit.test_graph import TASK
 
     settings = Settings(
         workspace_root=tmp_path / "ws", state_dir=tmp_path / "st", sandbox=docker_sandbox_settings
     )
-    first = Team(settings, model=ScriptedModel([SPEC, BUGGY, FIXED])).run(TASK, run_id="f1")
+    model = ScriptedModel(by_role(default_team_script()))
+    first = Team(settings, model=model).run(TASK, run_id="f1")
     again = Team(settings, model=ScriptedModel([])).resume("f1")
     assert again.status == first.status == "passed"
     assert again.files == first.files

@@ -9,10 +9,10 @@ import pytest
 
 from devteam.config import SandboxSettings, Settings
 from devteam.events import read_audit_log
-from devteam.llm.scripted import ScriptedModel
+from devteam.llm.scripted import ScriptedModel, by_role
 from devteam.sandbox import open_sandbox
 from devteam.team import Team
-from tests.unit.test_graph import SPEC, TASK
+from tests.unit.test_graph import ACCEPT, SPEC, TASK
 
 pytestmark = pytest.mark.docker
 
@@ -41,6 +41,21 @@ def add(a, b):
     return a + b
 ```
 """
+BUGGY_CODE, TESTS = (
+    BUGGY.split("\n\n", 1)[0] + "\n",
+    "FILE: tests/" + BUGGY.split("FILE: tests/")[1],
+)
+CODE_IS_WRONG = "VERDICT: code\nREASON: add must return the sum."
+APPROVE = '{"approved": true, "changes": []}'
+
+
+def default_team_script() -> dict[str, list[str]]:
+    return {
+        "ceo": [SPEC, ACCEPT],
+        "tester": [TESTS, CODE_IS_WRONG],
+        "coder": [BUGGY_CODE, FIXED],
+        "reviewer": [APPROVE],
+    }
 
 
 def _settings(tmp_path: Path, sandbox: SandboxSettings) -> Settings:
@@ -50,11 +65,21 @@ def _settings(tmp_path: Path, sandbox: SandboxSettings) -> Settings:
 def test_real_failure_is_fed_back_fixed_and_verified(
     tmp_path: Path, docker_sandbox_settings: SandboxSettings
 ) -> None:
-    model = ScriptedModel([SPEC, BUGGY, FIXED])
+    model = ScriptedModel(by_role(default_team_script()))
     result = Team(_settings(tmp_path, docker_sandbox_settings), model=model).run(TASK)
 
     assert result.status == "passed" and result.fix_attempts == 1
-    fix_prompt = model.calls[2][1][-1]["content"]
+    assert [r for r, _ in model.calls] == [
+        "ceo",
+        "tester",
+        "coder",
+        "tester",
+        "coder",
+        "reviewer",
+        "ceo",
+    ]
+    triage_prompt, fix_prompt = model.calls[3][1][-1]["content"], model.calls[4][1][-1]["content"]
+    assert "assert -1 == 3" in triage_prompt and "return a - b" not in triage_prompt
     # the real pytest failure reached the coder: both failing test ids and the assertion
     assert "tests/test_m.py::test_add" in fix_prompt
     assert "tests/test_m.py::test_add_negative" in fix_prompt
@@ -71,8 +96,19 @@ def test_real_failure_is_fed_back_fixed_and_verified(
     authors = subprocess.run(
         ["git", "log", "--format=%an"], cwd=result.workspace, capture_output=True, text=True
     ).stdout.split("\n")
-    assert authors[:3] == ["devteam ceo", "devteam coder", "devteam coder"]
+    assert authors[:4] == ["devteam ceo", "devteam coder", "devteam coder", "devteam tester"]
     assert (result.workspace / "README.md").is_file()
+    assert result.review == "reviewer approved" and result.accepted is True
+
+
+def test_solo_team_on_the_real_sandbox(
+    tmp_path: Path, docker_sandbox_settings: SandboxSettings
+) -> None:
+    model = ScriptedModel([BUGGY, FIXED])
+    team = Team(_settings(tmp_path, docker_sandbox_settings), team="solo", model=model)
+    result = team.run(TASK)
+    assert result.status == "passed" and result.fix_attempts == 1 and result.team == "solo"
+    assert "tests/test_m.py::test_add_negative" in model.calls[1][1][-1]["content"]
 
 
 def test_code_that_hangs_is_reported_as_a_timeout_and_the_loop_goes_on(
@@ -80,7 +116,7 @@ def test_code_that_hangs_is_reported_as_a_timeout_and_the_loop_goes_on(
 ) -> None:
     hangs = BUGGY.replace("return a - b", "while True:\n        pass")
     sandbox = docker_sandbox_settings.model_copy(update={"timeout_s": 5.0})
-    model = ScriptedModel([SPEC, hangs, FIXED])
-    result = Team(_settings(tmp_path, sandbox), model=model).run(TASK)
+    model = ScriptedModel([hangs, FIXED])
+    result = Team(_settings(tmp_path, sandbox), team="solo", model=model).run(TASK)
     assert result.status == "passed" and result.fix_attempts == 1
-    assert "time limit" in model.calls[2][1][-1]["content"]
+    assert "time limit" in model.calls[1][1][-1]["content"]
