@@ -46,16 +46,23 @@ def _graph(saver: BaseCheckpointSaver[Any], calls: list[str], crash: list[bool])
     return g.compile(checkpointer=saver)
 
 
+@pytest.fixture
+def pg_url(request: pytest.FixtureRequest) -> str:
+    """The throwaway cluster's URL, once devteam[postgres] is importable (required under CI)."""
+    try:
+        import langgraph.checkpoint.postgres  # noqa: F401
+    except ImportError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must have devteam[postgres] installed: {exc}")
+        pytest.skip(f"devteam[postgres] is not installed: {exc}")
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     if request.param == "postgres":
-        try:
-            import langgraph.checkpoint.postgres  # noqa: F401
-        except ImportError as exc:
-            if os.environ.get("CI"):
-                pytest.fail(f"CI must have devteam[postgres] installed: {exc}")
-            pytest.skip(f"devteam[postgres] is not installed: {exc}")
-        url = request.getfixturevalue("postgres_url")
+        url = request.getfixturevalue("pg_url")
         return Settings(state_dir=tmp_path / "state", checkpointer=url)
     return Settings(state_dir=tmp_path / "state")
 
@@ -82,9 +89,8 @@ def test_a_crash_between_nodes_resumes_without_redoing_the_first(settings: Setti
     assert "***" not in describe_checkpointer(settings)
 
 
-def test_setup_is_idempotent_and_threads_are_separate(postgres_url: str, tmp_path: Path) -> None:
-    pytest.importorskip("langgraph.checkpoint.postgres")
-    settings = Settings(state_dir=tmp_path, checkpointer=postgres_url)
+def test_setup_is_idempotent_and_threads_are_separate(pg_url: str, tmp_path: Path) -> None:
+    settings = Settings(state_dir=tmp_path, checkpointer=pg_url)
     a: RunnableConfig = {"configurable": {"thread_id": f"a-{uuid.uuid4().hex}"}}
     b: RunnableConfig = {"configurable": {"thread_id": f"b-{uuid.uuid4().hex}"}}
     for _ in range(2):  # setup() runs on every open; the second must change nothing
