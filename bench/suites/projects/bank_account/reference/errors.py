@@ -1,0 +1,6 @@
+class InsufficientFundsError(Exception):
+    pass
+
+
+class InvalidAmountError(ValueError):
+    pass
