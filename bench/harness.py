@@ -1,0 +1,455 @@
+"""The benchmark harness: one model endpoint, N tasks through one strategy, graded in secret.
+
+``run_bench(BenchConfig(...))`` starts (or checks) one model endpoint for the whole run: a
+server at ``base_url``, or the embedded model on a loopback port. Every task then gets its
+own budget, audit log (``<out>/state/<task>/runs/<task>/audit.jsonl``), workspace
+(``<out>/workspaces/<task>``) and sandbox; its wall time is split into model, sandbox and
+everything else by the same stopwatches for every strategy (``bench.timing``). When the
+strategy is done, the source files it produced and the hidden tests run in a fresh sandbox
+(``bench.grading``). Results go to ``<out>/tasks.jsonl`` as each task finishes, and to
+``<out>/results.json`` and ``<out>/results.md`` at the end.
+
+Tests inject a model with ``model_factory`` (a function of the task, returning a ChatModel
+such as ``devteam.llm.scripted.ScriptedModel``); then no endpoint is started.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+import devteam
+from bench.errors import BenchError
+from bench.grading import grade, read_tree
+from bench.prompts import load_prompts
+from bench.results import BenchResults, Metadata, TaskResult, summarise, to_markdown
+from bench.run_breakdown import spend_of
+from bench.strategies import Context, Outcome, Strategy, TeamStrategy, make_strategy
+from bench.tasks import Task, load_tasks
+from bench.timing import TimedModel, TimedSandbox
+from devteam.config import Settings, load_settings
+from devteam.errors import (
+    BudgetExceededError,
+    ModelUnavailableError,
+    SandboxUnavailableError,
+)
+from devteam.events import EventBus, JsonlSink
+from devteam.llm.budget import Budget
+from devteam.llm.client import ChatClient, ChatModel
+from devteam.sandbox import ensure_image, open_sandbox
+
+ModelFactory = Callable[[Task], ChatModel]
+Progress = Callable[[str], None]
+
+#: Errors that stop the whole bench: nothing after them could be measured.
+INFRA_ERRORS = (ModelUnavailableError, SandboxUnavailableError, BenchError)
+EMBEDDED_PREFIX = "qwen2.5-coder-"
+
+
+class BenchConfig(BaseModel):
+    """One bench run, as the CLI takes it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    suite: str = "humaneval"
+    strategy: str = "single"
+    tasks: list[str] | None = Field(None, description="task ids; default: the suite's set")
+    limit: int | None = Field(None, description="run only the first N of the selected tasks")
+    full: bool = Field(False, description="HumanEval: all 164 problems, not the CPU subset")
+    concurrency: int = Field(1, ge=1, le=64)
+    max_rounds: int = Field(3, ge=0, le=20, description="reflect: fix rounds after the first try")
+    out: Path | None = None
+    seed: int | None = 0
+    model: str | None = Field(None, description="embedded model name, or the endpoint's model")
+    base_url: str | None = None
+    max_tokens: int | None = Field(None, gt=0, description="token budget per task")
+    command: list[str] = Field(default_factory=list, description="the command line, for the record")
+
+
+@dataclass
+class Endpoint:
+    server: str
+    model: str
+    base_url: str | None = None
+    model_file: Path | None = None
+    sha256: str | None = None
+    startup_s: float | None = None
+    structured_output: str = "auto"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9.]+", "-", text.lower()).strip("-")[:40] or "x"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _git(*args: str) -> str | None:
+    root = Path(devteam.__file__).resolve().parents[1]
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def _host() -> dict[str, object]:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 0
+    return {
+        "cpu": cpu,
+        "cores": cores,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
+
+
+def _model_sha256(path: Path) -> str:
+    sidecar = path.with_name(path.name + ".sha256")  # written by devteam after verifying
+    if sidecar.is_file():
+        first = sidecar.read_text().split()
+        if first and re.fullmatch(r"[0-9a-f]{64}", first[0]):
+            return first[0]
+    from devteam.llm.embedded import sha256_file
+
+    return sha256_file(path)
+
+
+def bench_settings(cfg: BenchConfig, out: Path) -> Settings:
+    overrides: dict[str, object] = {
+        "temperature": 0.0,
+        "seed": cfg.seed,
+        "workspace_root": out / "workspaces",
+        "state_dir": out / "state",
+    }
+    if cfg.base_url:
+        overrides["base_url"] = cfg.base_url
+    if cfg.model:
+        endpoint_set = cfg.base_url or os.environ.get("DEVTEAM_BASE_URL")
+        if cfg.model.startswith(EMBEDDED_PREFIX) and not endpoint_set:
+            overrides["embedded_model"] = cfg.model
+        else:
+            overrides["model"] = cfg.model
+    settings = load_settings(**overrides)
+    if cfg.max_tokens is not None:
+        settings.budget = settings.budget.model_copy(update={"max_tokens": cfg.max_tokens})
+    return settings
+
+
+def _check_endpoint(settings: Settings) -> None:
+    """Fail fast, in one sentence, when nothing answers at ``base_url``."""
+    import openai
+
+    client = openai.OpenAI(
+        base_url=settings.base_url, api_key=settings.api_key, timeout=15, max_retries=0
+    )
+    try:
+        client.models.list()
+    except openai.APIConnectionError as exc:
+        raise ModelUnavailableError(
+            f"The model server at {settings.base_url} is not reachable "
+            f"({exc.__cause__ or exc}); start it, or leave out --base-url to use the "
+            "embedded model."
+        ) from exc
+    except openai.APIStatusError:
+        pass  # it answers; not every server lists its models
+
+
+@contextmanager
+def open_endpoint(
+    settings: Settings, out: Path, *, injected: bool, needs_model: bool, progress: Progress
+) -> Iterator[Endpoint]:
+    if injected:
+        yield Endpoint(server="injected", model="injected")
+        return
+    if not needs_model:
+        yield Endpoint(server="none", model="none")
+        return
+    if settings.base_url:
+        _check_endpoint(settings)
+        yield Endpoint(
+            server="openai-compatible",
+            model=settings.model or "default",
+            base_url=settings.base_url,
+            structured_output=settings.structured_output,
+        )
+        return
+    from devteam.llm.server import EmbeddedServer
+
+    server = EmbeddedServer.from_settings(
+        settings,
+        log_path=out / "model-server.log",
+        progress=lambda stage, frac: progress(
+            f"model: {stage}" + (f" {frac:.0%}" if frac is not None else "")
+        ),
+    )
+    progress(f"Starting the embedded model server ({server.model_name}, {server.model_path.name})")
+    with server:
+        yield Endpoint(
+            server="embedded-llama-cpp",
+            model=server.model_name,
+            base_url=server.base_url,
+            model_file=server.model_path,
+            sha256=_model_sha256(server.model_path),
+            startup_s=round(server.startup_s or 0.0, 2),
+            # llama.cpp's server takes a schema through json_object; skip the json_schema probe.
+            structured_output="json_object"
+            if settings.structured_output == "auto"
+            else settings.structured_output,
+        )
+
+
+class _Runner:
+    """Runs one task end to end; shared by the worker threads (each task has its own state)."""
+
+    def __init__(
+        self,
+        cfg: BenchConfig,
+        strategy: Strategy,
+        settings: Settings,
+        endpoint: Endpoint,
+        out: Path,
+        model_factory: ModelFactory | None,
+    ) -> None:
+        self.cfg, self.strategy, self.settings = cfg, strategy, settings
+        self.endpoint, self.out, self.model_factory = endpoint, out, model_factory
+
+    def _model(self, task: Task, budget: Budget, events: EventBus) -> ChatModel | None:
+        if self.model_factory is not None:
+            model = self.model_factory(task)
+        elif not self.strategy.needs_model:
+            return None
+        else:
+            assert self.endpoint.base_url is not None
+            s = self.settings
+            model = ChatClient(
+                base_url=self.endpoint.base_url,
+                model=self.endpoint.model,
+                api_key=s.api_key,
+                budget=budget,
+                events=events,
+                temperature=0.0,
+                seed=self.cfg.seed,
+                max_tokens=s.max_tokens_per_call,
+                timeout_s=s.request_timeout_s,
+                structured_output=self.endpoint.structured_output,  # type: ignore[arg-type]
+            )
+        model.bind(budget, events)
+        return model
+
+    def run(self, task: Task) -> TaskResult:
+        slug = task.slug
+        update: dict[str, object] = {"state_dir": self.out / "state" / slug}
+        if self.endpoint.base_url:
+            update |= {"base_url": self.endpoint.base_url, "model": self.endpoint.model}
+        settings = self.settings.model_copy(update=update)
+        workdir = settings.workspace_root / slug
+        audit = settings.run_dir(slug) / "audit.jsonl"
+        budget = Budget(settings.budget)
+        events = EventBus(slug, [JsonlSink(audit)])
+        inner = self._model(task, budget, events)
+        model = TimedModel(inner) if inner is not None else None
+        sandbox = TimedSandbox(open_sandbox(settings.sandbox))
+        ctx = Context(
+            task=task,
+            model=model,
+            sandbox=sandbox,
+            budget=budget,
+            events=events,
+            settings=settings,
+            workdir=workdir,
+            run_id=slug,
+            audit_log=audit,
+            max_rounds=self.cfg.max_rounds,
+        )
+        t0 = time.monotonic()
+        try:
+            outcome = self.strategy.solve(ctx)
+        except INFRA_ERRORS:
+            raise
+        except BudgetExceededError as exc:
+            outcome = Outcome(status="budget_exhausted", reason=str(exc))
+        except Exception as exc:  # a crash in a strategy fails its task, not the bench
+            outcome = Outcome(status="error", reason=f"{type(exc).__name__}: {exc}"[:500])
+            error_file = settings.state_dir / "error.txt"
+            error_file.parent.mkdir(parents=True, exist_ok=True)
+            error_file.write_text(traceback.format_exc())
+        finally:
+            wall = time.monotonic() - t0
+            sandbox.__exit__(None, None, None)  # no-op unless the strategy left it running
+        log = outcome.audit_log or audit
+        calls, prompt, completion = spend_of(log)
+        if calls == 0 and outcome.prompt_tokens + outcome.completion_tokens > 0:
+            prompt, completion = outcome.prompt_tokens, outcome.completion_tokens
+        graded = grade(task, read_tree(workdir), settings.sandbox, self.out / "grading" / slug)
+        model_s = model.seconds if model else 0.0
+        return TaskResult(
+            task_id=task.id,
+            passed=graded.passed,
+            status=outcome.status,
+            reason=outcome.reason,
+            model_calls=calls or (model.calls if model else 0),
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            wall_s=round(wall, 3),
+            model_s=round(model_s, 3),
+            sandbox_s=round(sandbox.seconds, 3),
+            other_s=round(wall - model_s - sandbox.seconds, 3),
+            rounds=outcome.rounds,
+            files=graded.files,
+            hidden_exit_code=graded.exit_code,
+            hidden_failing=graded.failing_tests,
+            hidden_output_tail="" if graded.passed else graded.output_tail,
+            grade_s=round(graded.duration_s, 3),
+            audit_log=str(log.relative_to(self.out)) if log.is_relative_to(self.out) else str(log),
+        )
+
+
+def _out_dir(cfg: BenchConfig, strategy: Strategy, settings_model: str) -> Path:
+    if cfg.out is not None:
+        out = cfg.out
+        if out.exists() and any(out.iterdir()):
+            raise BenchError(f"The output folder {out} is not empty; choose another --out.")
+        return out
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path("bench/out") / f"{cfg.suite}-{_slug(strategy.name)}-{_slug(settings_model)}-{stamp}"
+
+
+def progress_line(i: int, n: int, r: TaskResult) -> str:
+    verdict = "PASS" if r.passed else "FAIL"
+    return (
+        f"[{i}/{n}] {r.task_id:<22} {verdict} {r.status:<16} {r.model_calls:>2} calls "
+        f"{r.prompt_tokens + r.completion_tokens:>6} tok {r.wall_s:7.1f}s "
+        f"(model {r.model_s:.1f}, sandbox {r.sandbox_s:.1f}, other {r.other_s:.2f})"
+    )
+
+
+def run_bench(
+    cfg: BenchConfig,
+    *,
+    model_factory: ModelFactory | None = None,
+    progress: Progress | None = None,
+) -> BenchResults:
+    """Run the bench; write ``results.json``, ``results.md`` and ``tasks.jsonl`` under out."""
+    say = progress or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    tasks = load_tasks(cfg.suite, cfg.tasks, limit=cfg.limit, full=cfg.full)
+    strategy = make_strategy(cfg.strategy)
+    model_label = cfg.model or ("injected" if model_factory else "default")
+    out = _out_dir(cfg, strategy, model_label if strategy.needs_model else "none").resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    settings = bench_settings(cfg, out)
+    started = _now()
+    say(f"devteam bench: {cfg.suite} ({len(tasks)} tasks), strategy {strategy.name}, out {out}")
+    ensure_image(settings.sandbox, lambda msg: say(f"sandbox: {msg}"))
+    with ExitStack() as stack:
+        endpoint = stack.enter_context(
+            open_endpoint(
+                settings,
+                out,
+                injected=model_factory is not None,
+                needs_model=strategy.needs_model,
+                progress=say,
+            )
+        )
+        runner = _Runner(cfg, strategy, settings, endpoint, out, model_factory)
+        records, elapsed = _run_all(runner, tasks, cfg.concurrency, out / "tasks.jsonl", say)
+    prompts = {}
+    if strategy.name in ("single", "reflect"):
+        prompts[strategy.name] = load_prompts(strategy.name).sha256
+    metadata = Metadata(
+        devteam_version=devteam.__version__,
+        git_commit=_git("rev-parse", "HEAD"),
+        git_dirty=bool(_git("status", "--porcelain", "--untracked-files=no")),
+        suite=cfg.suite,
+        strategy=strategy.name,
+        team=str(strategy.team) if isinstance(strategy, TeamStrategy) and strategy.team else None,
+        task_ids=[t.id for t in tasks],
+        concurrency=cfg.concurrency,
+        max_rounds=cfg.max_rounds,
+        temperature=0.0,
+        seed=cfg.seed,
+        model=endpoint.model,
+        model_file=str(endpoint.model_file) if endpoint.model_file else None,
+        model_sha256=endpoint.sha256,
+        server=endpoint.server,
+        base_url=endpoint.base_url,
+        server_startup_s=endpoint.startup_s,
+        settings=settings.model_dump(mode="json", exclude={"api_key"}),
+        prompts_sha256=prompts,
+        host=_host(),
+        command=cfg.command,
+        started=started,
+        finished=_now(),
+    )
+    bench = BenchResults(metadata=metadata, summary=summarise(records, elapsed), tasks=records)
+    (out / "results.json").write_text(bench.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    (out / "results.md").write_text(to_markdown(bench), encoding="utf-8")
+    s = bench.summary
+    say(
+        f"passed {s.passed}/{s.tasks} (pass@1 {100 * s.pass_at_1:.1f}%), tokens {s.tokens:,}, "
+        f"median {s.median_wall_s:.1f} s/task, overhead {100 * s.overhead_share:.1f}%, "
+        f"{s.tasks_per_hour:.1f} tasks/h; results in {out}/results.md"
+    )
+    return bench
+
+
+def _run_all(
+    runner: _Runner, tasks: list[Task], concurrency: int, jsonl: Path, say: Progress
+) -> tuple[list[TaskResult], float]:
+    """Run the tasks, ``concurrency`` at a time: the results in task order, and the seconds."""
+    lock = threading.Lock()
+    done: dict[str, TaskResult] = {}
+
+    def one(task: Task) -> TaskResult:
+        result = runner.run(task)
+        with lock:
+            done[task.id] = result
+            with jsonl.open("a", encoding="utf-8") as fh:
+                fh.write(result.model_dump_json() + "\n")
+            say(progress_line(len(done), len(tasks), result))
+        return result
+
+    t0 = time.monotonic()
+    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="bench")
+    futures: list[Future[TaskResult]] = [pool.submit(one, t) for t in tasks]
+    try:
+        finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        failed = [f for f in finished if f.exception() is not None]
+        if failed:
+            for f in futures:
+                f.cancel()
+            wait(futures)  # the tasks already running finish (or fail) first
+            raise failed[0].exception()  # type: ignore[misc]
+    except BaseException:
+        # Running tasks end soon after: the caller stops the model server next.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return [done[t.id] for t in tasks], time.monotonic() - t0

@@ -1,0 +1,124 @@
+"""Stopwatches around the model and the sandbox, so every strategy is timed the same way.
+
+A task's wall time is split into the time spent inside the model (``TimedModel``: every
+``complete`` call, waiting for the server included), the time spent inside the sandbox
+(``TimedSandbox``: container start and stop, copying files in, every command) and the rest,
+which is the strategy's own orchestration overhead (prompt building, parsing, git, state
+checkpoints, the audit log). Both wrappers delegate everything else to what they wrap.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from pydantic import BaseModel
+
+from devteam.events import EventBus
+from devteam.llm.budget import Budget
+from devteam.llm.client import ChatModel, ChatReply, Messages
+from devteam.sandbox.base import ExecResult, Sandbox
+
+
+class TimedModel:
+    """A ChatModel that adds up the seconds spent in ``complete`` and counts the calls."""
+
+    def __init__(self, inner: ChatModel) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.seconds = 0.0
+        self.calls = 0
+
+    def bind(self, budget: Budget, events: EventBus) -> None:
+        self.inner.bind(budget, events)
+
+    def complete(
+        self,
+        messages: Messages,
+        *,
+        role: str,
+        max_tokens: int | None = None,
+        schema: type[BaseModel] | None = None,
+        temperature: float | None = None,
+    ) -> ChatReply:
+        t0 = time.monotonic()
+        try:
+            return self.inner.complete(
+                messages, role=role, max_tokens=max_tokens, schema=schema, temperature=temperature
+            )
+        finally:
+            self.seconds += time.monotonic() - t0
+            self.calls += 1
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+class TimedSandbox:
+    """A Sandbox that adds up the seconds spent in any of its operations."""
+
+    def __init__(self, inner: Sandbox) -> None:
+        self.inner = inner
+        self.seconds = 0.0
+        self.commands = 0
+        self._entered = False
+
+    def _timed(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        t0 = time.monotonic()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            self.seconds += time.monotonic() - t0
+
+    def start(self) -> None:
+        self._timed(self.inner.start)
+
+    def stop(self) -> None:
+        self._timed(self.inner.stop)
+
+    def is_alive(self) -> bool:
+        return bool(self._timed(self.inner.is_alive))
+
+    def put_files(self, files: Mapping[str, bytes | str]) -> None:
+        self._timed(self.inner.put_files, files)
+
+    def sync_dir(self, src: Path) -> None:
+        self._timed(self.inner.sync_dir, src)
+
+    def get_file(self, path: str) -> bytes:
+        return bytes(self._timed(self.inner.get_file, path))
+
+    def exec(
+        self,
+        command: Sequence[str] | str,
+        *,
+        timeout_s: float | None = None,
+        workdir: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> ExecResult:
+        self.commands += 1
+        result: ExecResult = self._timed(
+            self.inner.exec, command, timeout_s=timeout_s, workdir=workdir, env=env
+        )
+        return result
+
+    def __enter__(self) -> Self:
+        self._timed(self.inner.__enter__)
+        self._entered = True
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._entered:
+            self._entered = False
+            self._timed(self.inner.__exit__, exc_type, exc, tb)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)

@@ -1,0 +1,162 @@
+"""The bench's pure parts: task selection, file naming, grading's file filter, summaries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bench.errors import BenchError
+from bench.grading import is_source_file, source_files
+from bench.results import TaskResult, summarise
+from bench.strategies import Reflect, Single, TeamStrategy, assign_paths, make_strategy, safe_path
+from bench.tasks import HUMANEVAL_CPU_SUBSET, load_tasks, project_names
+from devteam import cli
+from devteam.llm.parsing import extract_files
+
+
+def test_the_cpu_subset_is_every_8th_problem() -> None:
+    assert HUMANEVAL_CPU_SUBSET[:3] == ("HumanEval/0", "HumanEval/8", "HumanEval/16")
+    assert len(HUMANEVAL_CPU_SUBSET) == 21 and HUMANEVAL_CPU_SUBSET[-1] == "HumanEval/160"
+    assert [t.id for t in load_tasks("humaneval")] == list(HUMANEVAL_CPU_SUBSET)
+    assert len(load_tasks("humaneval", full=True)) == 164
+
+
+def test_task_selection_by_number_name_and_limit() -> None:
+    assert [t.id for t in load_tasks("humaneval", ["8", "HumanEval/3"])] == [
+        "HumanEval/8",
+        "HumanEval/3",
+    ]
+    assert [t.id for t in load_tasks("humaneval", limit=2)] == ["HumanEval/0", "HumanEval/8"]
+    assert [t.id for t in load_tasks("projects", ["units"])] == ["projects/units"]
+
+
+@pytest.mark.parametrize(
+    "suite,ids,message",
+    [
+        ("nope", None, "Unknown suite 'nope'"),
+        ("humaneval", ["HumanEval/999"], "Unknown task id(s) in the humaneval suite"),
+        ("projects", ["nothing"], "Unknown task id(s) in the projects suite: projects/nothing"),
+    ],
+)
+def test_bad_selection_is_one_sentence(suite: str, ids: list[str] | None, message: str) -> None:
+    with pytest.raises(BenchError, match=r"^" + message.replace("(", r"\(").replace(")", r"\)")):
+        load_tasks(suite, ids)
+
+
+def test_humaneval_task_text_names_the_file_and_hides_the_tests() -> None:
+    (task,) = load_tasks("humaneval", ["32"])
+    assert task.text.startswith("Write a Python module solution.py that defines the function")
+    assert "def find_zero(xs: list):" in task.text and "def poly(" in task.text
+    assert "check" not in task.text and "METADATA" not in task.text
+    (hidden,) = task.hidden_tests.values()
+    assert "from solution import find_zero" in hidden and "def test_find_zero():" in hidden
+
+
+def test_every_project_names_its_files_in_the_text() -> None:
+    names = project_names()
+    assert len(names) >= 5
+    for task in load_tasks("projects"):
+        for f in task.files:
+            assert f in task.text, (task.id, f)
+        assert set(task.reference) == set(task.files)
+        assert "hidden" not in task.text
+
+
+def test_strategy_names() -> None:
+    assert isinstance(make_strategy("single"), Single)
+    assert isinstance(make_strategy("reflect"), Reflect)
+    team = make_strategy("team")
+    assert isinstance(team, TeamStrategy) and team.team is None and team.name == "team"
+    solo = make_strategy("team:solo")
+    assert isinstance(solo, TeamStrategy) and solo.team == "solo"
+    with pytest.raises(BenchError, match="Unknown strategy 'magic'"):
+        make_strategy("magic")
+    with pytest.raises(BenchError, match=r"No team file at teams/missing\.yaml"):
+        make_strategy("teams/missing.yaml")
+
+
+def test_a_team_file_path_is_a_strategy(tmp_path: Path) -> None:
+    path = tmp_path / "my-team.yaml"
+    path.write_text("name: mine\n")
+    strategy = make_strategy(str(path))
+    assert isinstance(strategy, TeamStrategy) and strategy.team == path.resolve()
+
+
+def test_assign_paths_names_unnamed_blocks_and_drops_escapes() -> None:
+    reply = (
+        "FILE: ../evil.py\n```python\nx = 1\n```\n"
+        "```python\ndef a():\n    return 1\n```\n"
+        "FILE: pkg/b.py\n```python\ndef b():\n    return 2\n```\n"
+        "```python\nimport pytest\n\ndef test_a():\n    assert True\n```\n"
+    )
+    files = assign_paths(extract_files(reply), ["a.py", "b.py"], "tests/test_a.py")
+    assert set(files) == {"a.py", "b.py", "tests/test_a.py"}
+    no_tests = assign_paths(extract_files(reply), ["a.py", "b.py"], None)
+    assert set(no_tests) == {"a.py", "b.py"}
+    assert safe_path("./x/y.py") == "x/y.py"
+    assert safe_path("/etc/passwd") is None and safe_path(".git/config") is None
+
+
+def test_grading_takes_only_source_files() -> None:
+    files = {
+        "solution.py": "",
+        "pkg/mod.py": "",
+        "tests/test_solution.py": "",
+        "test_x.py": "",
+        "x_test.py": "",
+        "conftest.py": "",
+        "README.md": "",
+        "bench_hidden_tests/test_y.py": "",
+        ".hidden/z.py": "",
+    }
+    assert sorted(source_files(files)) == ["pkg/mod.py", "solution.py"]
+    assert not is_source_file("../up.py")
+
+
+def test_summary_figures() -> None:
+    def rec(passed: bool, tokens: int, wall: float, model: float, sandbox: float) -> TaskResult:
+        return TaskResult(
+            task_id="t",
+            passed=passed,
+            status="x",
+            prompt_tokens=tokens,
+            completion_tokens=tokens,
+            wall_s=wall,
+            model_s=model,
+            sandbox_s=sandbox,
+            other_s=wall - model - sandbox,
+        )
+
+    s = summarise(
+        [rec(True, 100, 10, 8, 1), rec(False, 50, 30, 27, 2), rec(True, 50, 20, 19, 0)], 60
+    )
+    assert (s.tasks, s.passed, s.tokens) == (3, 2, 400)
+    assert s.pass_at_1 == pytest.approx(0.6667, abs=1e-4)
+    assert s.tokens_per_solved == 200.0
+    assert s.median_wall_s == 20.0
+    assert s.overhead_share == pytest.approx(3 / 60, abs=1e-4)
+    assert s.model_share == pytest.approx(54 / 60, abs=1e-4)
+    assert s.tasks_per_hour == 180.0
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--suite", "nope"], "Unknown suite 'nope'"),
+        (["--strategy", "magic"], "Unknown strategy 'magic'"),
+        (["--tasks", "HumanEval/999"], "Unknown task id(s)"),
+        (["--strategy", "no/such/team.yaml"], "No team file at no/such/team.yaml"),
+        (["--concurrency", "0"], "invalid option"),
+    ],
+)
+def test_cli_bad_input_is_one_line_and_exit_1(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(cli.app, ["bench", "run", *args])
+    assert result.exit_code == 1, result.output
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_cli_compare_of_a_missing_folder(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli.app, ["bench", "compare", str(tmp_path / "none")])
+    assert result.exit_code == 1 and "No results file" in result.output
