@@ -10,6 +10,7 @@ the run started from) without moving HEAD.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -61,8 +62,10 @@ class Workspace:
 
         A new ``branch`` starts at the current HEAD, which becomes ``base``; an existing one is
         checked out (a resumed run) and keeps the base recorded when it was made. Refuses a
-        folder that is not the top of a git work tree and one with uncommitted changes to
-        tracked files. Untracked files already there are left alone and never committed.
+        folder that is not the top of a git work tree, and uncommitted changes to tracked files
+        unless ``branch`` is already checked out (then they are the run's own, left by a
+        crash). Untracked files that were there when the branch was made are the user's:
+        left alone and never committed.
         """
         root = Path(path).expanduser().resolve()
         if not root.is_dir():
@@ -86,24 +89,40 @@ class Workspace:
             raise WorkspaceError(
                 f"{branch!r} is not a valid git branch name; choose another branch name."
             ) from None
+        exists = ws._ref_exists(f"refs/heads/{branch}")
+        resuming_in_place = exists and ws.branch == branch
         dirty = [ln[3:] for ln in ws._git("status", "--porcelain", "-uno").splitlines() if ln]
-        if dirty:
+        if dirty and not resuming_in_place:  # on the run's own branch they are the run's
             raise WorkspaceError(
                 f"{root} has uncommitted changes to {len(dirty)} tracked file(s) "
                 f"(e.g. {dirty[0]}); commit or stash them first."
             )
         before = ws.head()
-        if ws._ref_exists(f"refs/heads/{branch}"):
-            if ws.branch != branch:
+        untracked = set(ws._untracked())
+        record = ws._foreign_record(branch)
+        if exists:
+            if not resuming_in_place:
                 ws._git("checkout", "-q", branch)
             ws.base = ws._recorded_base(branch, before)
+            # The user's untracked files are those recorded when the branch was made; files
+            # a crashed step left behind are the run's. Without a record, all are the user's.
+            if record.is_file():
+                untracked &= set(record.read_text(encoding="utf-8").split("\0"))
         else:
             ws._git("checkout", "-q", "-b", branch)
             ws.base = before
             if before:
                 ws._git("config", f"branch.{branch}.{_BASE_KEY}", before)
-        ws._foreign = set(ws._untracked())
+            record.parent.mkdir(parents=True, exist_ok=True)
+            record.write_text("\0".join(sorted(untracked)), encoding="utf-8")
+        ws._foreign = untracked
         return ws
+
+    def _foreign_record(self, branch: str) -> Path:
+        """Where the user's untracked files at the branch's creation are listed (in .git)."""
+        name = hashlib.sha256(branch.encode()).hexdigest()[:16]
+        rel = self._git("rev-parse", "--git-path", f"devteam/untracked-{name}").strip()
+        return (self.root / rel).resolve()
 
     def _recorded_base(self, branch: str, before: str | None) -> str | None:
         try:

@@ -252,3 +252,23 @@ def test_files_lists_tracked_and_new_files_but_not_ignored_ones(tmp_path: Path) 
     ws.write("pkg/__pycache__/m.cpython-311.pyc", b"\0")
     assert ws.files() == ["pkg/m.py"]
     assert ws.files(text_only=False) == [".gitignore", "pkg/m.py"]
+
+
+def test_resuming_on_the_branch_keeps_a_crashed_steps_edits_and_new_files(repo: Path) -> None:
+    (repo / "notes.txt").write_text("mine\n")
+    ws = Workspace.open_repo(repo, "work")
+    ws.write("pkg/core.py", "half-written\n")  # a step that crashed before its commit
+    ws.write("pkg/half.py", "H = 1\n")
+
+    again = Workspace.open_repo(repo, "work")  # still on "work": not refused
+    assert again.read("pkg/core.py") == "half-written\n"
+    assert again.changed_files() == ["pkg/core.py", "pkg/half.py"]  # notes.txt stays the user's
+    again.commit("Finish the step", role="coder")
+    assert _git(repo, "ls-files", "pkg/half.py").strip() == "pkg/half.py"
+    assert _git(repo, "ls-files", "notes.txt") == ""
+
+    # switching to the branch with uncommitted edits is still refused
+    _git(repo, "checkout", "-q", "main")
+    (repo / "README.md").write_text("# edited on main\n")
+    with pytest.raises(WorkspaceError, match="commit or stash them first"):
+        Workspace.open_repo(repo, "work")
