@@ -26,7 +26,7 @@ from devteam.agents.ceo import review_verdict
 from devteam.agents.common import Deps
 from devteam.agents.graph import build_graph
 from devteam.agents.runner import PYTEST
-from devteam.checkpoint import open_checkpointer
+from devteam.checkpoint import describe_checkpointer, open_checkpointer
 from devteam.config import Settings, load_settings
 from devteam.errors import DevteamError
 from devteam.events import EventBus, JsonlSink, Note, RunFinished, RunStarted, Sink, _Event
@@ -286,7 +286,11 @@ class Team:
                 steps=prior.get("steps", 0),
             )
             root = Path(record.workspace)
-            workspace = Workspace(root) if record.mode == "repo" else Workspace.create(root)
+            workspace = (
+                Workspace.open_repo(root, record.branch or f"devteam/{record.run_id}")
+                if record.mode == "repo"
+                else Workspace.create(root)
+            )
             deps = Deps(
                 model=self._model or _Unopened(),
                 sandbox=self._sandbox or _Unopened(),
@@ -311,7 +315,10 @@ class Team:
                     workspace=record.workspace,
                     model=model.name,
                     settings={
-                        **self.settings.model_dump(mode="json", exclude={"api_key"}),
+                        **self.settings.model_dump(
+                            mode="json", exclude={"api_key", "checkpointer"}
+                        ),
+                        "checkpointer": describe_checkpointer(self.settings),
                         "team": team.model_dump(mode="json"),
                     },
                 )
