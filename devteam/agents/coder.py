@@ -11,6 +11,7 @@ from devteam.agents.common import (
     files_from_reply,
     is_test_path,
     merged,
+    modules_of,
     node,
     spec_of,
     write_and_commit,
@@ -26,10 +27,23 @@ def _own_tests(deps: Deps) -> bool:
     return deps.crew.role("tester") is None
 
 
-def _allowed(deps: Deps) -> Callable[[str], bool]:
-    if _own_tests(deps):
-        return lambda _path: True
-    return lambda path: not is_test_path(path)
+def _allowed(deps: Deps, state: RunState) -> Callable[[str], bool]:
+    """What the coder may write: in a new project the spec's files (and package
+    ``__init__.py`` files), plus its own tests when the team has no tester; in a
+    repository any file but the tests."""
+    own = _own_tests(deps)
+    if state.get("mode") == "repo":
+        return lambda path: own or not is_test_path(path)
+    spec = spec_of(state)
+    packages = {str(PurePosixPath(f).parent) for f in spec.files}
+
+    def allowed(path: str) -> bool:
+        if is_test_path(path):
+            return own
+        pure = PurePosixPath(path)
+        return path in spec.files or (pure.name == "__init__.py" and str(pure.parent) in packages)
+
+    return allowed
 
 
 @node("code", "coder")
@@ -112,7 +126,12 @@ def _write(
     spec = spec_of(state)
     coder = deps.name_of("coder")
     files = files_from_reply(
-        text, deps, sources=spec.files, test_file=state["test_file"], allowed=_allowed(deps)
+        text,
+        deps,
+        sources=spec.files,
+        test_file=state["test_file"],
+        allowed=_allowed(deps, state),
+        modules=modules_of(spec),
     )
     known = list(state.get("files", []))
     if not files:

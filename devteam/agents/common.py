@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from devteam.agents.edits import apply_edit, extract_edits, strip_edits
+from devteam.agents.hygiene import ensure_test_imports
 from devteam.agents.state import RunState, Spec
 from devteam.config import Settings
 from devteam.errors import BudgetExceededError, ModelOutputError, PathEscapeError
@@ -67,14 +68,20 @@ class Deps:
         return load_role(kind, self.prompts_dir)
 
     def ask(
-        self, name: str, template: str, *, temperature: float | None = None, **variables: Any
+        self,
+        name: str,
+        template: str,
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        **variables: Any,
     ) -> ChatReply:
         """One model call as role ``name`` with the role's own sampling settings."""
         conf = self.crew.roles.get(name)
         return self.model.complete(
             self.prompt(name).messages(template, **variables),
             role=name,
-            max_tokens=conf.max_tokens if conf else None,
+            max_tokens=(conf.max_tokens if conf and conf.max_tokens else max_tokens),
             temperature=temperature
             if temperature is not None
             else (conf.temperature if conf else None),
@@ -179,7 +186,13 @@ def assign_paths(
 
 
 def files_from_reply(
-    text: str, deps: Deps, *, sources: list[str], test_file: str, allowed: Callable[[str], bool]
+    text: str,
+    deps: Deps,
+    *,
+    sources: list[str],
+    test_file: str,
+    allowed: Callable[[str], bool],
+    modules: list[str] | None = None,
 ) -> dict[str, str]:
     """The files a reply asks to write: whole files and applied edits, paths checked.
 
@@ -207,6 +220,12 @@ def files_from_reply(
     for path, content in assign_paths(extract_files(strip_edits(text)), sources, test_file).items():
         if _permitted(path, deps, allowed):
             out[path] = content
+    for path in [p for p in out if is_test_path(p) and p.endswith(".py")]:
+        out[path], added = ensure_test_imports(out[path], modules or [])
+        if added:
+            deps.events.emit(
+                Note(text=f"Added the missing import of {', '.join(added)} to {path}.")
+            )
     return out
 
 

@@ -23,6 +23,7 @@ from devteam.agents.common import (
 from devteam.agents.state import RunState, TestReport
 from devteam.events import Note
 
+TRIAGE_MAX_TOKENS = 800  # a verdict, a reason and at most one test file
 _VERDICT = re.compile(r"VERDICT\s*[:=]\s*\**\s*(test|code)", re.IGNORECASE)
 _REASON = re.compile(r"REASON\s*[:=]\s*(.+)", re.IGNORECASE)
 
@@ -40,7 +41,12 @@ def write_tests(state: RunState, deps: Deps) -> dict[str, Any]:
         modules=modules_of(spec),
     )
     files = files_from_reply(
-        reply.text, deps, sources=[], test_file=state["test_file"], allowed=is_test_path
+        reply.text,
+        deps,
+        sources=[],
+        test_file=state["test_file"],
+        allowed=is_test_path,
+        modules=modules_of(spec),
     )
     if not files:
         deps.events.emit(
@@ -66,6 +72,7 @@ def triage(state: RunState, deps: Deps) -> dict[str, Any]:
     reply = deps.ask(
         tester,
         "triage",
+        max_tokens=TRIAGE_MAX_TOKENS,
         spec=spec_of(state).model_dump(),
         command=" ".join(report.command),
         exit_code=report.exit_code,
@@ -76,7 +83,12 @@ def triage(state: RunState, deps: Deps) -> dict[str, Any]:
     verdict, reason = parse_verdict(reply.text)
     if verdict == "test":
         files = files_from_reply(
-            reply.text, deps, sources=[], test_file=test_file, allowed=is_test_path
+            reply.text,
+            deps,
+            sources=[],
+            test_file=test_file,
+            allowed=is_test_path,
+            modules=modules_of(spec_of(state)),
         )
         if files:
             attempt = state.get("fix_attempts", 0) + 1

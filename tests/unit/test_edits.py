@@ -37,3 +37,27 @@ def test_edit_whose_search_text_is_absent_is_refused() -> None:
 def test_empty_search_creates_a_new_file_only() -> None:
     assert apply_edit("", Edit(path="p", search="", replace="x = 1")) == "x = 1\n"
     assert apply_edit("y", Edit(path="p", search="", replace="x = 1")) is None
+
+
+def test_a_test_file_without_the_import_gets_it_after_docstring_and_future() -> None:
+    from devteam.agents.hygiene import ensure_test_imports
+
+    src = (
+        '"""Tests."""\nfrom __future__ import annotations\n\n\n'
+        "def test_a():\n    assert add(1, 2) == 3\n"
+    )
+    fixed, added = ensure_test_imports(src, ["calc"])
+    assert added == ["calc"]
+    assert fixed.splitlines()[2].startswith("from calc import *")
+    ns: dict[str, object] = {}
+    exec(
+        compile(fixed.replace("from calc import *", "add = lambda a, b: a + b  #"), "t", "exec"), ns
+    )
+
+
+def test_a_test_file_that_imports_the_module_is_left_alone() -> None:
+    from devteam.agents.hygiene import ensure_test_imports
+
+    for src in ["import calc\n", "from calc import add\n", "from pkg.calc import add\n"]:
+        assert ensure_test_imports(src, ["calc", "pkg.calc"]) == (src, [])
+    assert ensure_test_imports("def broken(:\n", ["calc"]) == ("def broken(:\n", [])
