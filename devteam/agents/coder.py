@@ -22,6 +22,15 @@ from devteam.events import Note
 RETRY_TEMPERATURE = 0.7
 
 
+def _stop(deps: Deps, state: RunState) -> list[str] | None:
+    """With a tester, a coder that starts writing a test file is cut off there: the file
+    would be refused anyway, and small models tend to repeat it until the token cap."""
+    if _own_tests(deps):
+        return None
+    folder = PurePosixPath(state["test_file"]).parent.as_posix()
+    return [f"FILE: {folder}/", f"EDIT: {folder}/"]
+
+
 def _own_tests(deps: Deps) -> bool:
     """Without a tester the coder writes (and may fix) its own tests."""
     return deps.crew.role("tester") is None
@@ -59,6 +68,7 @@ def write_code(state: RunState, deps: Deps) -> dict[str, Any]:
     reply = deps.ask(
         coder,
         "write",
+        stop=_stop(deps, state),
         task=state["task"],
         spec=spec.model_dump(),
         tests=tests,
@@ -79,6 +89,7 @@ def fix_code(state: RunState, deps: Deps) -> dict[str, Any]:
     reply = deps.ask(
         deps.name_of("coder"),
         "fix",
+        stop=_stop(deps, state),
         # The same failure again: do not ask the same way twice; sample more widely.
         temperature=RETRY_TEMPERATURE if repeated else None,
         task=state["task"],
@@ -109,6 +120,7 @@ def revise(state: RunState, deps: Deps) -> dict[str, Any]:
     reply = deps.ask(
         deps.name_of("coder"),
         "revise",
+        stop=_stop(deps, state),
         task=state["task"],
         source="the user" if pending else "the review",
         changes=changes,

@@ -74,6 +74,7 @@ class Deps:
         *,
         temperature: float | None = None,
         max_tokens: int | None = None,
+        stop: list[str] | None = None,
         **variables: Any,
     ) -> ChatReply:
         """One model call as role ``name`` with the role's own sampling settings."""
@@ -82,6 +83,7 @@ class Deps:
             self.prompt(name).messages(template, **variables),
             role=name,
             max_tokens=(conf.max_tokens if conf and conf.max_tokens else max_tokens),
+            stop=stop,
             temperature=temperature
             if temperature is not None
             else (conf.temperature if conf else None),

@@ -84,6 +84,7 @@ class ChatModel(Protocol):
         max_tokens: int | None = None,
         schema: type[BaseModel] | None = None,
         temperature: float | None = None,
+        stop: list[str] | None = None,
     ) -> ChatReply: ...
 
 
@@ -141,6 +142,7 @@ class ChatClient:
         max_tokens: int | None = None,
         schema: type[BaseModel] | None = None,
         temperature: float | None = None,
+        stop: list[str] | None = None,
     ) -> ChatReply:
         self.budget.check()
         limit = self.budget.cap_completion(max_tokens or self.max_tokens)
@@ -157,6 +159,7 @@ class ChatClient:
                     temperature=self.temperature if temperature is None else temperature,
                     max_tokens=limit,
                     **({"seed": self.seed} if self.seed is not None else {}),
+                    **({"stop": stop[:4]} if stop else {}),
                     **({"response_format": response_format} if response_format else {}),
                 )
             except openai.APIConnectionError as exc:

@@ -58,6 +58,7 @@ class ScriptedModel:
         self.events = events or EventBus()
         self.calls: list[tuple[str, Messages]] = []
         self.temperatures: list[float | None] = []
+        self.stops: list[list[str]] = []
 
     def bind(self, budget: Budget, events: EventBus) -> None:
         self.budget, self.events = budget, events
@@ -70,6 +71,7 @@ class ScriptedModel:
         max_tokens: int | None = None,
         schema: type[BaseModel] | None = None,
         temperature: float | None = None,
+        stop: list[str] | None = None,
     ) -> ChatReply:
         if self.budget is not None:
             self.budget.check()
@@ -83,6 +85,9 @@ class ScriptedModel:
             raise ScriptExhaustedError(
                 f"no scripted reply left for the {role} (call {len(self.calls)})"
             )
+        for marker in stop or []:  # as a server does: the reply ends before a stop string
+            text = text.split(marker, 1)[0]
+        self.stops.append(list(stop or []))
         prompt_tokens = sum(len(str(m.get("content", ""))) for m in messages) // 4 + 1
         completion_tokens = len(text) // 4 + 1
         return account(

@@ -115,3 +115,13 @@ def test_a_refused_key_says_which_setting_to_fix(server: str) -> None:
     FakeOpenAI.status_override = 401
     with pytest.raises(ModelError, match="DEVTEAM_API_KEY"):
         client(server).complete([{"role": "user", "content": "q"}], role="coder")
+
+
+def test_stop_strings_and_seed_reach_the_server(server: str) -> None:
+    FakeOpenAI.requests.clear()
+    c = client(server)
+    c.complete([{"role": "user", "content": "hi"}], role="coder", stop=["FILE: tests/"])
+    c.complete([{"role": "user", "content": "hi"}], role="coder")
+    first, second = FakeOpenAI.requests
+    assert first["stop"] == ["FILE: tests/"] and first["seed"] == 0
+    assert "stop" not in second

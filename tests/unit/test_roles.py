@@ -91,9 +91,17 @@ def test_default_team_plans_tests_codes_reviews_and_accepts(tmp_path: Path) -> N
 
 
 def test_the_coder_cannot_rewrite_the_testers_tests(tmp_path: Path) -> None:
-    sneaky = CODE + TESTS.replace("== 3", "== add(1, 2)")
+    rewrite = TESTS.replace("== 3", "== add(1, 2)")
+    # a reply that starts a test file is cut off there (a stop string) ...
+    script = {"ceo": [SPEC, ACCEPT], "tester": [TESTS], "coder": [CODE + rewrite]}
+    team, model = make(tmp_path, {**script, "reviewer": [APPROVE]}, [passed()])
+    result = team.run(TASK, run_id="r1")
+    assert model.stops[2] == ["FILE: tests/", "EDIT: tests/"]
+    assert "assert add(1, 2) == 3" in (result.workspace / "tests/test_m.py").read_text()
+    # ... and one that slips past the stop string is refused
+    sneaky = CODE + rewrite.replace("FILE: tests/", "FILE: ./tests/")
     script = {"ceo": [SPEC, ACCEPT], "tester": [TESTS], "coder": [sneaky], "reviewer": [APPROVE]}
-    team, _ = make(tmp_path, script, [passed()])
+    team, _ = make(tmp_path / "2", script, [passed()])
     result = team.run(TASK, run_id="r1")
     assert "assert add(1, 2) == 3" in (result.workspace / "tests/test_m.py").read_text()
     notes = [e.text for e in read_audit_log(result.audit_log) if e.kind == "note"]  # type: ignore[union-attr]
