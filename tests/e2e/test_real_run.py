@@ -58,7 +58,8 @@ def test_devteam_run_produces_a_tested_project(
     log = subprocess.run(
         ["git", "log", "--format=%an|%B"], cwd=workspace, capture_output=True, text=True
     ).stdout
-    assert "devteam coder|" in log and "devteam ceo|" in log
+    # the default team: the tester wrote the tests, the coder the code, the CEO the README
+    assert "devteam coder|" in log and "devteam ceo|" in log and "devteam tester|" in log
     assert "Devteam-Run: " in log and "Devteam-Model: qwen2.5-coder-0.5b" in log
 
     run_id = workspace.name
@@ -67,6 +68,8 @@ def test_devteam_run_produces_a_tested_project(
     runs = [e for e in events if e.kind == "sandbox_run"]
     finished = [e for e in events if e.kind == "run_finished"][-1]
     assert calls and all(c.completion_tokens > 0 for c in calls)  # type: ignore[union-attr]
+    roles = [c.role for c in calls]  # type: ignore[union-attr]
+    assert roles[:3] == ["ceo", "tester", "coder"], roles
     assert runs and runs[0].command[:3] == ["python3", "-m", "pytest"]  # type: ignore[union-attr]
     total = sum(c.prompt_tokens + c.completion_tokens for c in calls)  # type: ignore[union-attr]
     assert total == finished.prompt_tokens + finished.completion_tokens  # type: ignore[union-attr]
@@ -75,3 +78,6 @@ def test_devteam_run_produces_a_tested_project(
     with open_sandbox(docker_sandbox_settings, workspace=workspace) as sb:
         check = sb.exec(["python3", "-m", "pytest", "-q", "-p", "no:cacheprovider"])
     assert check.ok == (proc.returncode == 0) == (finished.status == "passed")  # type: ignore[union-attr]
+    if check.ok:  # passing code was reviewed and checked against the acceptance criteria
+        assert "reviewer" in roles and roles[-1] == "ceo"
+        assert "review:" in proc.stderr and "acceptance:" in proc.stderr
