@@ -271,6 +271,8 @@ class Team:
                 record, state, audit, model, time.monotonic() - started, team, **extra
             )
 
+        # durability="sync": each step's checkpoint is written before the next step starts,
+        # so a SIGKILL at any moment loses at most the step that was running.
         with ExitStack() as stack, open_checkpointer(self.settings) as saver:
             checkpoint = saver.get_tuple(config)
             prior: dict[str, Any] = (
@@ -326,9 +328,11 @@ class Team:
             if not fresh:
                 events.emit(Note(text=f"Resuming run {record.run_id} from its last checkpoint."))
             if fresh:
-                graph.invoke(self._inputs(record), config)
+                graph.invoke(self._inputs(record), config, durability="sync")
             else:
-                graph.invoke(Command(resume=answer) if pending else None, config)
+                graph.invoke(
+                    Command(resume=answer) if pending else None, config, durability="sync"
+                )
             snapshot = graph.get_state(config)
             final = dict(snapshot.values)
             if snapshot.interrupts:

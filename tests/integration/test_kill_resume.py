@@ -16,7 +16,12 @@ from devteam.events import read_audit_log
 from devteam.llm.scripted import ScriptedModel, by_role
 from devteam.sandbox import engine
 from devteam.team import Team
-from tests.integration.test_team_docker import APPROVE, FIXED, default_team_script
+from tests.integration.test_team_docker import (
+    APPROVE,
+    CODE_IS_WRONG,
+    FIXED,
+    default_team_script,
+)
 from tests.unit.test_graph import ACCEPT
 
 pytestmark = pytest.mark.docker
@@ -36,11 +41,11 @@ def test_a_killed_run_resumes_without_redoing_steps_or_losing_files(
     assert proc.stdout is not None
     deadline = time.monotonic() + 120
     line = ""
-    while time.monotonic() < deadline and "FIXING" not in line:
+    while time.monotonic() < deadline and "KILL-ME" not in line:
         line = proc.stdout.readline()
         if not line and proc.poll() is not None:
             break
-    assert "FIXING" in line, "the run never reached its fix step"
+    assert "KILL-ME" in line, "the run never reached its fix step"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
 
@@ -91,3 +96,33 @@ def test_resuming_a_finished_run_does_nothing_and_reports_it(
     again = Team(settings, model=ScriptedModel([])).resume("f1")
     assert again.status == first.status == "passed"
     assert again.files == first.files
+
+
+@pytest.mark.parametrize("where", ["tests", "sandbox"])
+def test_a_run_killed_elsewhere_resumes_from_the_last_finished_step(
+    tmp_path: Path, docker_sandbox_settings: SandboxSettings, where: str
+) -> None:
+    ws_root, state = tmp_path / "ws", tmp_path / "state"
+    cmd = [sys.executable, "-m", "tests.integration.killable_run", str(ws_root), str(state)]
+    proc = subprocess.Popen([*cmd, "k2", where], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    assert "KILL-ME" in proc.stdout.readline()
+    time.sleep(2 if where == "sandbox" else 0.5)  # let the hanging code start in the sandbox
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+
+    settings = Settings(workspace_root=ws_root, state_dir=state, sandbox=docker_sandbox_settings)
+    if where == "tests":  # killed in the tester's call: only the plan is done
+        script = default_team_script()
+        script["ceo"] = script["ceo"][1:]  # the plan is not asked again
+        expected = ["tester", "coder", "tester", "coder", "reviewer", "ceo"]
+    else:  # killed while the sandbox ran code that hangs: plan, tests and code are done
+        script = {"tester": [CODE_IS_WRONG], "coder": [FIXED], "reviewer": [APPROVE]}
+        script["ceo"] = [ACCEPT]
+        expected = ["tester", "coder", "reviewer", "ceo"]
+    model = ScriptedModel(by_role(script))
+    settings.sandbox.timeout_s = 5  # the re-run of the hanging code times out; then it is fixed
+    result = Team(settings, model=model).resume("k2")
+    assert result.status == "passed", result.reason
+    assert [role for role, _ in model.calls] == expected
+    assert "a + b" in (ws_root / "k2" / "m.py").read_text()
