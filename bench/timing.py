@@ -43,11 +43,17 @@ class TimedModel:
         max_tokens: int | None = None,
         schema: type[BaseModel] | None = None,
         temperature: float | None = None,
+        stop: list[str] | None = None,
     ) -> ChatReply:
         t0 = time.monotonic()
         try:
             return self.inner.complete(
-                messages, role=role, max_tokens=max_tokens, schema=schema, temperature=temperature
+                messages,
+                role=role,
+                max_tokens=max_tokens,
+                schema=schema,
+                temperature=temperature,
+                stop=stop,
             )
         finally:
             self.seconds += time.monotonic() - t0
