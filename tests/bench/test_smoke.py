@@ -186,3 +186,25 @@ def test_cli_model_server_down_is_one_sentence(tmp_path: Path) -> None:
     )  # fmt: skip
     assert res.exit_code == 1
     assert "not reachable" in res.output and "Traceback" not in res.output
+
+
+@pytest.mark.parametrize("strategy", ["team", "team:solo"])
+def test_team_strategies_run_whole_teams(tmp_path: Path, strategy: str) -> None:
+    """The default and solo teams, every role answered as by a model that gets it right."""
+    from devteam.llm.scripted import solving_responder
+
+    ids = ["projects/bank_account", "HumanEval/8"]
+    tasks = {t.id: t for t in load_tasks("projects", ids[:1]) + load_tasks("humaneval", ids[1:])}
+    suites = {"projects/bank_account": "projects", "HumanEval/8": "humaneval"}
+    for task_id, task in tasks.items():
+        out = tmp_path / task_id.replace("/", "-")
+        results = run_bench(
+            BenchConfig(suite=suites[task_id], strategy=strategy, tasks=[task_id], out=out),
+            model_factory=lambda t: ScriptedModel(solving_responder(t.reference, _own_test(t))),
+            progress=lambda _m: None,
+        )
+        (record,) = results.tasks
+        assert record.passed, record.reason
+        assert record.model_calls == (5 if strategy == "team" else 1)
+        assert record.files and all(not f.startswith("tests/") for f in record.files)
+        assert _load(out)["metadata"]["strategy"] == strategy
