@@ -52,8 +52,30 @@ def parse_model(text: str, schema: type[BaseModel]) -> BaseModel:
     return schema.model_validate(extract_json(text))
 
 
+_FILE_LINE = re.compile(r"^\s*(?:FILE|EDIT)\s*:\s*\S+\s*$")
+
+
+def close_open_fences(text: str) -> str:
+    """Close a code fence left open before the next ``FILE:``/``EDIT:`` line.
+
+    Small models often forget the closing fence of one file and go straight on to the
+    next; without this, the next file's name and code would end up inside the first.
+    """
+    out: list[str] = []
+    in_fence = False
+    for line in text.splitlines():
+        if line.lstrip().startswith("```"):
+            in_fence = not in_fence
+        elif in_fence and _FILE_LINE.match(line):
+            out.append("```")
+            in_fence = False
+        out.append(line)
+    return "\n".join(out)
+
+
 def extract_files(text: str) -> list[FileBlock]:
     """Every fenced code block, with the file name the model gave it, if any."""
+    text = close_open_fences(text)
     blocks: list[FileBlock] = []
     for match in _FENCE.finditer(text):
         lang, body = match.group(1).lower(), match.group(2)

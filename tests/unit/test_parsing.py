@@ -67,3 +67,17 @@ def test_unnamed_blocks_go_to_the_test_file_and_the_spec_files() -> None:
 def test_escaping_names_are_kept_as_written_so_the_workspace_can_refuse_them() -> None:
     blocks = extract_files("FILE: ../../etc/x.py\n```python\nX = 1\n```\n")
     assert assign_paths(blocks, ["m.py"], "tests/test_m.py") == {"../../etc/x.py": "X = 1\n"}
+
+
+def test_an_unclosed_fence_ends_at_the_next_file_line() -> None:
+    from devteam.llm.parsing import extract_files
+
+    text = (
+        "FILE: errors.py\n```python\nclass E(Exception):\n    pass\n\n"
+        "FILE: account.py\n```python\nfrom errors import E\n```\n"
+    )
+    blocks = extract_files(text)
+    assert [(b.path, b.content) for b in blocks] == [
+        ("errors.py", "class E(Exception):\n    pass\n"),
+        ("account.py", "from errors import E\n"),
+    ]
