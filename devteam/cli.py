@@ -329,8 +329,22 @@ def doctor() -> None:
     except DevteamError as exc:
         out.print(f"[red]fail[/] settings: {exc}")
         raise typer.Exit(1) from None
+    from devteam.checkpoint import describe_checkpointer, open_checkpointer
     from devteam.sandbox import open_sandbox
+    from devteam.teams import load_team
 
+    try:
+        team = load_team(settings.team)
+        out.print(f"[green]ok[/]   team {team.name}: {', '.join(team.roles)}")
+    except DevteamError as exc:
+        ok = False
+        out.print(f"[red]fail[/] team: {exc}")
+    try:
+        with open_checkpointer(settings):
+            out.print(f"[green]ok[/]   checkpoints in {describe_checkpointer(settings)}")
+    except DevteamError as exc:
+        ok = False
+        out.print(f"[red]fail[/] checkpoints: {exc}")
     try:
         with open_sandbox(settings.sandbox) as sb:
             res = sb.exec(["python3", "-c", "print('ok')"])

@@ -51,3 +51,36 @@ def _ctx(value: object):  # type: ignore[no-untyped-def]
     from contextlib import nullcontext
 
     return nullcontext(value)
+
+
+def test_an_unknown_team_or_gate_is_one_sentence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli.app, ["run", "x", "--team", "dream"])
+    assert result.exit_code == 1 and "built-in team (default, solo)" in result.output
+    result = CliRunner().invoke(cli.app, ["run", "x", "--gate", "lunch"])
+    assert result.exit_code == 1 and "use clarify, spec or delivery" in result.output
+
+
+def test_a_gate_waits_with_exit_3_and_resume_answer_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from devteam.llm.scripted import ScriptedModel, by_role
+    from tests.unit.fakes import FakeSandbox, passed
+    from tests.unit.test_roles import ACCEPT, APPROVE, CODE, SPEC, TESTS
+
+    script = {"ceo": [SPEC, ACCEPT], "tester": [TESTS], "coder": [CODE], "reviewer": [APPROVE]}
+    model = ScriptedModel(by_role(script))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("devteam.team.Team._open_sandbox", lambda *a: _ctx(FakeSandbox([passed()])))
+    monkeypatch.setattr("devteam.team.Team._open_model", lambda *a: _ctx(model))
+    runner = CliRunner()
+    first = runner.invoke(cli.app, ["run", "Write m.py with add(a, b)", "--gate", "spec"])
+    assert first.exit_code == 3, first.output
+    assert "waiting at the approve_spec gate" in first.output and "--answer" in first.output
+    run_id = Path(first.stdout.strip().splitlines()[-1]).name
+    done = runner.invoke(cli.app, ["resume", run_id, "--answer", "yes"])
+    assert done.exit_code == 0, done.output
+    assert "passed" in done.output and "review:      reviewer approved" in done.output
+    assert "acceptance:  1/1 criteria met" in done.output
