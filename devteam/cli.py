@@ -289,9 +289,10 @@ def runs() -> None:
     from devteam.team import list_runs
 
     settings = _settings()
-    table = Table("run id", "task", "workspace")
+    table = Table("run id", "team", "task", "workspace")
     for rec in list_runs(settings):
-        table.add_row(rec.run_id, rec.task[:60], rec.workspace)
+        where = f"{rec.workspace} ({rec.branch})" if rec.branch else rec.workspace
+        table.add_row(rec.run_id, rec.team, rec.task[:60], where)
     Console().print(table)
 
 
