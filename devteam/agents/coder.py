@@ -16,10 +16,8 @@ from devteam.agents.common import (
     spec_of,
     write_and_commit,
 )
-from devteam.agents.state import RunState, TestReport
+from devteam.agents.state import RETRY_TEMPERATURE, RunState, TestReport
 from devteam.events import Note
-
-RETRY_TEMPERATURE = 0.7
 
 
 def _stop(deps: Deps, state: RunState) -> list[str] | None:
@@ -69,6 +67,7 @@ def write_code(state: RunState, deps: Deps) -> dict[str, Any]:
         coder,
         "write",
         stop=_stop(deps, state),
+        temperature=RETRY_TEMPERATURE if state.get("replans", 0) else None,
         task=state["task"],
         spec=spec.model_dump(),
         tests=tests,

@@ -11,6 +11,9 @@ from typing import Annotated, Any, Literal, TypedDict
 
 from pydantic import BaseModel, Field
 
+#: Sampling temperature when a step must not be answered the same way again.
+RETRY_TEMPERATURE = 0.7
+
 RunStatus = Literal["running", "passed", "failed", "budget_exhausted", "rejected", "error"]
 Mode = Literal["new", "repo"]
 

@@ -20,7 +20,7 @@ from devteam.agents.common import (
     spec_of,
     write_and_commit,
 )
-from devteam.agents.state import RunState, TestReport
+from devteam.agents.state import RETRY_TEMPERATURE, RunState, TestReport
 from devteam.events import Note
 
 TRIAGE_MAX_TOKENS = 800  # a verdict, a reason and at most one test file
@@ -35,6 +35,7 @@ def write_tests(state: RunState, deps: Deps) -> dict[str, Any]:
     reply = deps.ask(
         tester,
         "write",
+        temperature=RETRY_TEMPERATURE if state.get("replans", 0) else None,
         task=state["task"],
         spec=spec.model_dump(),
         test_file=state["test_file"],
@@ -79,6 +80,9 @@ def triage(state: RunState, deps: Deps) -> dict[str, Any]:
         output=report.output,
         test_file=test_file,
         test_content=content,
+        repeated=state.get("same_failure", 0) >= 1,
+        # After a re-plan, do not answer the way that got the team stuck: sample wider.
+        temperature=RETRY_TEMPERATURE if state.get("replans", 0) else None,
     )
     verdict, reason = parse_verdict(reply.text)
     if verdict == "test":

@@ -210,6 +210,12 @@ def test_a_stuck_loop_is_re_planned_once_then_stops(tmp_path: Path) -> None:
     assert "A first attempt got stuck" in prompt(model, replan)
     decisions = [e for e in read_audit_log(result.audit_log) if e.kind == "decision"]
     assert any(d.target == "replan" and "same failure 3 times" in d.reason for d in decisions)  # type: ignore[union-attr]
+    # the second triage of the same failure is told the code may be right
+    triages = [prompt(model, i) for i, (r, _) in enumerate(model.calls) if r == "tester"][1:3]
+    assert "came back" not in triages[0] and "came back after the coder changed" in triages[1]
+    # after the re-plan, tests and code are not asked for the same way again
+    after = [t for (r, _), t in zip(model.calls, model.temperatures, strict=True)][replan + 1 :]
+    assert after[:2] == [0.7, 0.7]
 
 
 def test_token_budget_ends_the_team_run_cleanly_and_keeps_the_work(tmp_path: Path) -> None:
