@@ -79,7 +79,7 @@ def run_cmd(
             out=out,
             model=model,
             base_url=base_url,
-            command=["devteam", "bench", *sys.argv[3:]] if len(sys.argv) > 2 else [],
+            command=["devteam", *sys.argv[1:]],
         )
     except ValueError as exc:  # pydantic: a bound broken, e.g. --concurrency 0
         console.print(f"[bold red]error:[/] invalid option: {str(exc).splitlines()[-1].strip()}")
