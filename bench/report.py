@@ -10,21 +10,25 @@ import sys
 from pathlib import Path
 
 from bench.errors import BenchError
-from bench.results import load_results, summary_table
+from bench.results import load_results, summary_table, task_matrix
 
 
-def compare(paths: list[Path]) -> str:
+def compare(paths: list[Path], *, per_task: bool = False) -> str:
+    """The comparison table of several results; ``per_task`` adds one row per task."""
     if not paths:
         raise BenchError("Give at least one bench output folder or results.json file.")
-    return summary_table([load_results(p) for p in paths])
+    results = [load_results(p) for p in paths]
+    text = summary_table(results)
+    return text + "\n" + task_matrix(results) if per_task else text
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("results", nargs="+", type=Path)
+    parser.add_argument("--per-task", action="store_true", help="add a table row per task")
     args = parser.parse_args(argv)
     try:
-        print(compare(args.results), end="")
+        print(compare(args.results, per_task=args.per_task), end="")
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

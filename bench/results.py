@@ -214,3 +214,26 @@ def to_markdown(result: BenchResults) -> str:
         task_table(result),
     ]
     return "\n".join(lines)
+
+
+def task_matrix(results: Sequence[BenchResults]) -> str:
+    """One row per task, one column group per results file: verdict, wall seconds, tokens."""
+    labels = [
+        f"{r.metadata.strategy} ({r.metadata.model}, N={r.metadata.concurrency})" for r in results
+    ]
+    head = "| task | " + " | ".join(labels) + " |\n"
+    head += "| --- | " + " | ".join("---" for _ in labels) + " |\n"
+    ids = list(dict.fromkeys(t.task_id for r in results for t in r.tasks))
+    by_run = [{t.task_id: t for t in r.tasks} for r in results]
+    rows = []
+    for task_id in ids:
+        cells = []
+        for run in by_run:
+            t = run.get(task_id)
+            cells.append(
+                "-"
+                if t is None
+                else f"{'pass' if t.passed else 'FAIL'} · {t.wall_s:.0f} s · {t.tokens:,} tok"
+            )
+        rows.append(f"| {task_id} | " + " | ".join(cells) + " |")
+    return head + "\n".join(rows) + "\n"

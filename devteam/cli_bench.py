@@ -98,12 +98,15 @@ def compare(
     results: Annotated[
         list[Path], typer.Argument(help="Bench output folders or results.json files.")
     ],
+    per_task: Annotated[
+        bool, typer.Option("--per-task", help="Add a table with one row per task.")
+    ] = False,
 ) -> None:
     """Print one comparison table (Markdown) of several bench results."""
     from bench.report import compare as compare_results
 
     try:
-        print(compare_results(results), end="")
+        print(compare_results(results, per_task=per_task), end="")
     except DevteamError as exc:
         _fail(exc)
 
