@@ -170,10 +170,12 @@ def test_cli_reference_run_with_concurrency_and_compare(tmp_path: Path) -> None:
         assert data["summary"]["passed"] == 2 and data["metadata"]["concurrency"] == n
         assert data["metadata"]["server"] == "none"
         outs.append(str(out))
-    res = runner.invoke(cli.app, ["bench", "compare", *outs])
+    res = runner.invoke(cli.app, ["bench", "compare", "--per-task", *outs])
     assert res.exit_code == 0, res.output
-    rows = [line for line in res.output.splitlines() if line.startswith("| projects")]
+    rows = [line for line in res.output.splitlines() if line.startswith("| projects |")]
     assert len(rows) == 2 and all("| reference |" in r and "| 100.0% |" in r for r in rows)
+    per_task = [line for line in res.output.splitlines() if line.startswith("| projects/")]
+    assert len(per_task) == 2 and all(line.count("pass · ") == 2 for line in per_task)
 
 
 def test_cli_model_server_down_is_one_sentence(tmp_path: Path) -> None:
