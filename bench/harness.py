@@ -366,6 +366,9 @@ def run_bench(
     out.mkdir(parents=True, exist_ok=True)
     settings = bench_settings(cfg, out)
     started = _now()
+    # The code that runs is the code at start: record it now, not when the run ends.
+    git_commit = _git("rev-parse", "HEAD")
+    git_dirty = bool(_git("status", "--porcelain", "--untracked-files=no"))
     say(f"devteam bench: {cfg.suite} ({len(tasks)} tasks), strategy {strategy.name}, out {out}")
     ensure_image(settings.sandbox, lambda msg: say(f"sandbox: {msg}"))
     with ExitStack() as stack:
@@ -385,8 +388,8 @@ def run_bench(
         prompts[strategy.name] = load_prompts(strategy.name).sha256
     metadata = Metadata(
         devteam_version=devteam.__version__,
-        git_commit=_git("rev-parse", "HEAD"),
-        git_dirty=bool(_git("status", "--porcelain", "--untracked-files=no")),
+        git_commit=git_commit,
+        git_dirty=git_dirty,
         suite=cfg.suite,
         strategy=strategy.name,
         team=str(strategy.team) if isinstance(strategy, TeamStrategy) and strategy.team else None,
