@@ -33,10 +33,11 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 import devteam
+from bench import resume as resuming
 from bench.errors import BenchError
 from bench.grading import grade, read_tree
 from bench.prompts import load_prompts
-from bench.results import BenchResults, Metadata, TaskResult, summarise, to_markdown
+from bench.results import BenchResults, Metadata, Segment, TaskResult, summarise, to_markdown
 from bench.run_breakdown import spend_of
 from bench.strategies import Context, Outcome, Strategy, TeamStrategy, make_strategy
 from bench.tasks import Task, load_tasks
@@ -78,6 +79,7 @@ class BenchConfig(BaseModel):
     base_url: str | None = None
     max_tokens: int | None = Field(None, gt=0, description="token budget per task")
     command: list[str] = Field(default_factory=list, description="the command line, for the record")
+    resume: bool = Field(False, description="continue the interrupted run in --out")
 
 
 @dataclass
@@ -333,6 +335,15 @@ class _Runner:
 
 
 def _out_dir(cfg: BenchConfig, strategy: Strategy, settings_model: str) -> Path:
+    if cfg.resume:
+        if cfg.out is None or not cfg.out.is_dir():
+            raise BenchError("--resume needs --out, the folder of the run to continue.")
+        if cfg.concurrency != 1:
+            raise BenchError(
+                "--resume needs --concurrency 1: the throughput of a resumed concurrent run "
+                "could not be measured."
+            )
+        return cfg.out
     if cfg.out is not None:
         out = cfg.out
         if out.exists() and any(out.iterdir()):
@@ -367,9 +378,24 @@ def run_bench(
     settings = bench_settings(cfg, out)
     started = _now()
     # The code that runs is the code at start: record it now, not when the run ends.
-    git_commit = _git("rev-parse", "HEAD")
-    git_dirty = bool(_git("status", "--porcelain", "--untracked-files=no"))
-    say(f"devteam bench: {cfg.suite} ({len(tasks)} tasks), strategy {strategy.name}, out {out}")
+    segment = Segment(
+        started=started,
+        git_commit=_git("rev-parse", "HEAD"),
+        git_dirty=bool(_git("status", "--porcelain", "--untracked-files=no")),
+        command=cfg.command,
+    )
+    earlier: list[TaskResult] = []
+    if cfg.resume:
+        run, earlier = resuming.resume(out, cfg, segment, tasks)
+    else:
+        run = resuming.start(out, cfg, segment)
+    first = run.segments[0]
+    todo = [t for t in tasks if t.id not in {r.task_id for r in earlier}]
+    say(
+        f"devteam bench: {cfg.suite} ({len(tasks)} tasks"
+        + (f", {len(earlier)} done before, {len(todo)} to run" if cfg.resume else "")
+        + f"), strategy {strategy.name}, out {out}"
+    )
     ensure_image(settings.sandbox, lambda msg: say(f"sandbox: {msg}"))
     with ExitStack() as stack:
         endpoint = stack.enter_context(
@@ -382,14 +408,21 @@ def run_bench(
             )
         )
         runner = _Runner(cfg, strategy, settings, endpoint, out, model_factory)
-        records, elapsed = _run_all(runner, tasks, cfg.concurrency, out / "tasks.jsonl", say)
+        fresh, elapsed = _run_all(
+            runner, todo, cfg.concurrency, out / "tasks.jsonl", say, offset=len(earlier)
+        )
+    by_id = {r.task_id: r for r in [*earlier, *fresh]}
+    records = [by_id[t.id] for t in tasks]
+    # Earlier segments ran one task at a time (resume needs --concurrency 1): their
+    # elapsed time is the sum of their tasks' wall times.
+    elapsed += sum(r.wall_s for r in earlier)
     prompts = {}
     if strategy.name in ("single", "reflect"):
         prompts[strategy.name] = load_prompts(strategy.name).sha256
     metadata = Metadata(
         devteam_version=devteam.__version__,
-        git_commit=git_commit,
-        git_dirty=git_dirty,
+        git_commit=first.git_commit,
+        git_dirty=first.git_dirty,
         suite=cfg.suite,
         strategy=strategy.name,
         team=str(strategy.team) if isinstance(strategy, TeamStrategy) and strategy.team else None,
@@ -408,8 +441,9 @@ def run_bench(
         prompts_sha256=prompts,
         host=_host(),
         command=cfg.command,
-        started=started,
+        started=first.started,
         finished=_now(),
+        segments=run.segments,
     )
     bench = BenchResults(metadata=metadata, summary=summarise(records, elapsed), tasks=records)
     (out / "results.json").write_text(bench.model_dump_json(indent=2) + "\n", encoding="utf-8")
@@ -424,7 +458,12 @@ def run_bench(
 
 
 def _run_all(
-    runner: _Runner, tasks: list[Task], concurrency: int, jsonl: Path, say: Progress
+    runner: _Runner,
+    tasks: list[Task],
+    concurrency: int,
+    jsonl: Path,
+    say: Progress,
+    offset: int = 0,
 ) -> tuple[list[TaskResult], float]:
     """Run the tasks, ``concurrency`` at a time: the results in task order, and the seconds."""
     lock = threading.Lock()
@@ -436,7 +475,7 @@ def _run_all(
             done[task.id] = result
             with jsonl.open("a", encoding="utf-8") as fh:
                 fh.write(result.model_dump_json() + "\n")
-            say(progress_line(len(done), len(tasks), result))
+            say(progress_line(offset + len(done), offset + len(tasks), result))
         return result
 
     t0 = time.monotonic()

@@ -62,6 +62,17 @@ class Summary(BaseModel):
     errors: int = Field(description="tasks whose strategy raised an error")
 
 
+class Segment(BaseModel):
+    """One start of a run: a fresh one, or a resume."""
+
+    started: str
+    git_commit: str | None = None
+    git_dirty: bool | None = None
+    command: list[str] = Field(default_factory=list)
+    tasks_done_before: int = 0
+    note: str | None = None
+
+
 class Metadata(BaseModel):
     devteam_version: str
     git_commit: str | None = None
@@ -86,6 +97,9 @@ class Metadata(BaseModel):
     command: list[str] = Field(default_factory=list)
     started: str
     finished: str | None = None
+    segments: list[Segment] = Field(
+        default_factory=list, description="each start of the run: the first, then resumes"
+    )
 
 
 class BenchResults(BaseModel):
@@ -208,12 +222,29 @@ def to_markdown(result: BenchResults) -> str:
         f"- devteam {m.devteam_version}, commit {m.git_commit or '?'}"
         + (" (with uncommitted changes)" if m.git_dirty else "")
         + f"; started {m.started}, finished {m.finished or '?'}",
+        *_segment_lines(m),
         "",
         "## Tasks",
         "",
         task_table(result),
     ]
     return "\n".join(lines)
+
+
+def _segment_lines(m: Metadata) -> list[str]:
+    """A resumed run lists each start: the code that ran each part may differ."""
+    if len(m.segments) < 2:
+        return []
+    lines = [f"- resumed: this run had {len(m.segments)} starts"]
+    for i, seg in enumerate(m.segments, 1):
+        commit = seg.git_commit[:12] if seg.git_commit else "?"
+        dirty = " (with uncommitted changes)" if seg.git_dirty else ""
+        note = f"; {seg.note}" if seg.note else ""
+        lines.append(
+            f"  {i}. started {seg.started}, commit {commit}{dirty}, "
+            f"{seg.tasks_done_before} tasks already done{note}"
+        )
+    return lines
 
 
 def task_matrix(results: Sequence[BenchResults]) -> str:

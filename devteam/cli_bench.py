@@ -60,6 +60,13 @@ def run_cmd(
     out: Annotated[
         Path | None, typer.Option(help="Output folder (new); default bench/out/<suite>-...")
     ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue the interrupted run in --out: same options; finished tasks are kept.",
+        ),
+    ] = False,
 ) -> None:
     """Run a suite through a strategy; write results.json and results.md."""
     from bench.harness import BenchConfig, run_bench
@@ -80,6 +87,7 @@ def run_cmd(
             model=model,
             base_url=base_url,
             command=["devteam", *sys.argv[1:]],
+            resume=resume,
         )
     except ValueError as exc:  # pydantic: a bound broken, e.g. --concurrency 0
         console.print(f"[bold red]error:[/] invalid option: {str(exc).splitlines()[-1].strip()}")
@@ -89,7 +97,10 @@ def run_cmd(
     except DevteamError as exc:
         _fail(exc)
     except KeyboardInterrupt:
-        console.print("[yellow]Interrupted.[/] Finished tasks are in tasks.jsonl.")
+        console.print(
+            "[yellow]Interrupted.[/] Finished tasks are in tasks.jsonl; "
+            "continue with the same command plus --resume."
+        )
         raise typer.Exit(130) from None
 
 

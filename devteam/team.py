@@ -330,9 +330,7 @@ class Team:
             if fresh:
                 graph.invoke(self._inputs(record), config, durability="sync")
             else:
-                graph.invoke(
-                    Command(resume=answer) if pending else None, config, durability="sync"
-                )
+                graph.invoke(Command(resume=answer) if pending else None, config, durability="sync")
             snapshot = graph.get_state(config)
             final = dict(snapshot.values)
             if snapshot.interrupts:

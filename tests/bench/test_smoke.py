@@ -209,3 +209,43 @@ def test_team_strategies_run_whole_teams(tmp_path: Path, strategy: str) -> None:
         assert record.model_calls == (5 if strategy == "team" else 1)
         assert record.files and all(not f.startswith("tests/") for f in record.files)
         assert _load(out)["metadata"]["strategy"] == strategy
+
+
+def test_cli_resume_keeps_finished_tasks_and_reruns_the_unfinished(tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "ref"
+    base = [
+        "bench", "run", "--suite", "projects", "--strategy", "reference",
+        "--tasks", "bank_account,units", "--out", str(out),
+    ]  # fmt: skip
+    assert runner.invoke(cli.app, base).exit_code == 0
+    # As if interrupted inside the second task: its record is missing, its leftovers stay.
+    jsonl = out / "tasks.jsonl"
+    first, second = jsonl.read_text().splitlines()
+    jsonl.write_text(first + "\n")
+    unfinished = json.loads(second)["task_id"].split("/")[-1]
+    stale = next((out / "workspaces").glob(f"*{unfinished}*")) / "stale.py"
+    stale.write_text("left by the interrupted attempt\n")
+    res = runner.invoke(cli.app, [*base, "--resume"])
+    assert res.exit_code == 0, res.output
+    assert "1 done before, 1 to run" in res.output and "[2/2]" in res.output
+    assert not stale.exists()
+    data = _load(out)
+    assert data["summary"]["passed"] == 2 and len(jsonl.read_text().splitlines()) == 2
+    segments = data["metadata"]["segments"]
+    assert [s["tasks_done_before"] for s in segments] == [0, 1]
+    assert all(s["git_commit"] == data["metadata"]["git_commit"] for s in segments)
+    assert "this run had 2 starts" in (out / "results.md").read_text()
+    # Other options, or no folder: one sentence, nothing touched.
+    res = runner.invoke(cli.app, [*base[:-4], "--tasks", "units", "--out", str(out), "--resume"])
+    assert res.exit_code == 1 and "these differ: tasks=" in res.output
+    assert len(jsonl.read_text().splitlines()) == 2
+    res = runner.invoke(cli.app, [*base[:-2], "--out", str(tmp_path / "none"), "--resume"])
+    assert res.exit_code == 1 and "--resume needs --out" in res.output
+    # A folder from before run.json existed: resumable, and the results say what is unknown.
+    (out / "run.json").unlink()
+    jsonl.write_text(first + "\n")
+    res = runner.invoke(cli.app, [*base, "--resume"])
+    assert res.exit_code == 0, res.output
+    segments = _load(out)["metadata"]["segments"]
+    assert segments[0]["git_commit"] is None and "older harness" in segments[0]["note"]

@@ -1,0 +1,138 @@
+"""Resuming an interrupted bench run: ``devteam bench run --out DIR --resume``.
+
+Every run writes ``<out>/run.json`` when it starts: the options that decide what is measured
+and one *segment* per start (time, git commit, command line). A resumed run must be given the
+same options; it keeps the tasks already in ``tasks.jsonl``, clears what an unfinished task left
+behind (workspace, state, grading folder) and runs the rest. The segments end up in the results'
+metadata, so a run that spans two commits says so.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ValidationError
+
+from bench.errors import BenchError
+from bench.results import Segment, TaskResult
+from bench.tasks import Task
+
+RUN_FILE = "run.json"
+
+#: The options that change what a run measures; a resumed run must repeat them exactly.
+IDENTITY = (
+    "suite",
+    "strategy",
+    "tasks",
+    "limit",
+    "full",
+    "concurrency",
+    "max_rounds",
+    "seed",
+    "model",
+    "base_url",
+    "max_tokens",
+)
+
+
+class _Config(Protocol):
+    def model_dump(self, *, mode: str = ...) -> dict[str, Any]: ...
+
+
+class RunFile(BaseModel):
+    options: dict[str, Any]
+    segments: list[Segment]
+
+
+def identity(cfg: _Config) -> dict[str, Any]:
+    data = cfg.model_dump(mode="json")
+    return {k: data.get(k) for k in IDENTITY}
+
+
+def start(out: Path, cfg: _Config, segment: Segment) -> RunFile:
+    """A fresh run: record its options and first segment."""
+    run = RunFile(options=identity(cfg), segments=[segment])
+    _write(out, run)
+    return run
+
+
+def resume(
+    out: Path, cfg: _Config, segment: Segment, tasks: list[Task]
+) -> tuple[RunFile, list[TaskResult]]:
+    """Reopen ``out``: check the options, load the finished tasks, clear the unfinished ones."""
+    if not (out / "tasks.jsonl").is_file() and not (out / RUN_FILE).is_file():
+        raise BenchError(
+            f"Nothing to resume in {out}: it has no tasks.jsonl; start a new run without --resume."
+        )
+    run = _read(out)
+    wanted = identity(cfg)
+    if run is None:
+        run = RunFile(
+            options=wanted,
+            segments=[
+                Segment(
+                    started="?",
+                    note="run.json missing (written by an older harness): "
+                    "the first segment's commit and options were not recorded",
+                )
+            ],
+        )
+    else:
+        differ = [k for k in IDENTITY if run.options.get(k) != wanted.get(k)]
+        if differ:
+            was = ", ".join(f"{k}={run.options.get(k)!r}" for k in differ)
+            raise BenchError(
+                f"--resume needs the options of the run in {out}; these differ: {was}."
+            )
+    done = _finished(out, tasks)
+    for task in tasks:
+        if task.id not in done:
+            for folder in ("workspaces", "state", "grading"):
+                shutil.rmtree(out / folder / task.slug, ignore_errors=True)
+    segment = segment.model_copy(update={"tasks_done_before": len(done)})
+    run.segments.append(segment)
+    _write(out, run)
+    return run, [done[t.id] for t in tasks if t.id in done]
+
+
+def _finished(out: Path, tasks: list[Task]) -> dict[str, TaskResult]:
+    jsonl = out / "tasks.jsonl"
+    if not jsonl.is_file():
+        return {}
+    wanted = {t.id for t in tasks}
+    done: dict[str, TaskResult] = {}
+    for n, line in enumerate(jsonl.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = TaskResult.model_validate_json(line)
+        except ValidationError:
+            raise BenchError(
+                f"{jsonl} line {n} is not a task result; repair or remove that line."
+            ) from None
+        if record.task_id not in wanted:
+            raise BenchError(
+                f"{jsonl} holds {record.task_id}, which is not among the selected tasks; "
+                "resume with the options of the original run."
+            )
+        done[record.task_id] = record
+    return done
+
+
+def _read(out: Path) -> RunFile | None:
+    path = out / RUN_FILE
+    if not path.is_file():
+        return None
+    try:
+        return RunFile.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, ValidationError):
+        raise BenchError(f"{path} is damaged; it cannot be resumed.") from None
+
+
+def _write(out: Path, run: RunFile) -> None:
+    tmp = out / (RUN_FILE + ".tmp")
+    tmp.write_text(run.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    tmp.replace(out / RUN_FILE)
