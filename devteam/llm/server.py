@@ -12,6 +12,9 @@ Prompt reuse: the server always reuses the KV cache for the longest prefix share
 previous request. With ``prompt_cache`` (on by default) it also keeps the states of earlier
 prompts in RAM, so roles that alternate between different system prompts still hit: about
 0.6 s per call to save the state, against 13-17 s to re-read a 650-token prompt (0.5B, 2 cores).
+The server runs through ``devteam.llm.llama_server``, which makes ``prompt_cache_bytes`` bound
+what the cache really holds (llama-cpp-python's own count leaves out a 311 MB logits copy per
+entry; see that module).
 """
 
 from __future__ import annotations
@@ -36,6 +39,10 @@ from devteam.errors import ModelError, ModelUnavailableError
 from devteam.llm.embedded import Progress, resolve_model_file
 
 __all__ = ["EmbeddedServer", "free_port", "llama_cpp_available"]
+
+#: The module each server process runs: stock llama-cpp-python, or with a bounded prompt cache.
+STOCK_MODULE = "llama_cpp.server"
+DEVTEAM_MODULE = "devteam.llm.llama_server"
 
 MISSING_LLAMA_CPP = (
     "The embedded model needs llama-cpp-python: pip install 'devteam[local]' "
@@ -93,6 +100,7 @@ class EmbeddedServer:
         prompt_cache_bytes: int = 1 << 30,
         seed: int | None = 0,
         extra_args: tuple[str, ...] = (),
+        module: str | None = None,
     ) -> None:
         self.model_path = Path(model_path)
         self.log_path = Path(log_path)
@@ -104,6 +112,7 @@ class EmbeddedServer:
         self.prompt_cache_bytes = prompt_cache_bytes
         self.seed = seed
         self.extra_args = extra_args
+        self.module = module or DEVTEAM_MODULE
         self.port: int | None = None
         self.startup_s: float | None = None
         self._proc: subprocess.Popen[bytes] | None = None
@@ -141,7 +150,7 @@ class EmbeddedServer:
 
     def command(self, port: int) -> list[str]:
         cmd = [
-            sys.executable, "-m", "llama_cpp.server",
+            sys.executable, "-m", self.module,
             "--model", str(self.model_path),
             "--model_alias", self.model_name,
             "--host", self.host,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -124,6 +125,18 @@ def test_missing_llama_cpp_says_how_to_get_it(
         FakeServer(tmp_path).start()
 
 
+def test_the_entry_point_takes_the_stock_servers_arguments() -> None:
+    pytest.importorskip("llama_cpp.server")
+    out = subprocess.run(
+        [sys.executable, "-m", "devteam.llm.llama_server", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "--cache_size" in out.stdout and "--model_alias" in out.stdout
+
+
 def test_missing_model_file(tmp_path: Path) -> None:
     srv = EmbeddedServer(tmp_path / "none.gguf", log_path=tmp_path / "log")
     with pytest.raises(ModelError, match="does not exist"):
@@ -135,7 +148,7 @@ def test_command_line(tmp_path: Path) -> None:
         tmp_path / "m.gguf", log_path=tmp_path / "log", model_name="q", n_ctx=4096, n_threads=2
     )
     cmd = srv.command(1234)
-    assert cmd[:3] == [sys.executable, "-m", "llama_cpp.server"]
+    assert cmd[:3] == [sys.executable, "-m", "devteam.llm.llama_server"]
     flags = dict(zip(cmd[3::2], cmd[4::2], strict=True))
     assert flags["--host"] == "127.0.0.1" and flags["--port"] == "1234"
     assert flags["--n_ctx"] == "4096" and flags["--n_threads"] == "2"
