@@ -468,10 +468,16 @@ def _run_all(
     """Run the tasks, ``concurrency`` at a time: the results in task order, and the seconds."""
     lock = threading.Lock()
     done: dict[str, TaskResult] = {}
+    # Set when the bench stops early (Ctrl-C, SIGTERM, an infrastructure error). A task still
+    # running then is cut short, not finished: it must not land in tasks.jsonl, or a resume
+    # would keep it as a result.
+    stopping = threading.Event()
 
     def one(task: Task) -> TaskResult:
         result = runner.run(task)
         with lock:
+            if stopping.is_set():
+                return result
             done[task.id] = result
             with jsonl.open("a", encoding="utf-8") as fh:
                 fh.write(result.model_dump_json() + "\n")
@@ -485,11 +491,13 @@ def _run_all(
         finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
         failed = [f for f in finished if f.exception() is not None]
         if failed:
+            stopping.set()
             for f in futures:
                 f.cancel()
             wait(futures)  # the tasks already running finish (or fail) first
             raise failed[0].exception()  # type: ignore[misc]
     except BaseException:
+        stopping.set()
         # Running tasks end soon after: the caller stops the model server next.
         pool.shutdown(wait=False, cancel_futures=True)
         raise

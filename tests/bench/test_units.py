@@ -160,3 +160,32 @@ def test_cli_bad_input_is_one_line_and_exit_1(args: list[str], message: str) -> 
 def test_cli_compare_of_a_missing_folder(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli.app, ["bench", "compare", str(tmp_path / "none")])
     assert result.exit_code == 1 and "No results file" in result.output
+
+
+def test_a_task_cut_short_by_a_stopping_bench_is_not_recorded(tmp_path: Path) -> None:
+    """One task crashes the bench while another runs: the other's late result is dropped."""
+    import threading
+
+    from bench.harness import _run_all
+
+    release = threading.Event()
+    tasks = load_tasks("projects", ["bank_account", "units"])
+
+    class Runner:
+        def run(self, task: object) -> TaskResult:
+            if getattr(task, "id", "").endswith("units"):
+                raise RuntimeError("the model server went away")
+            release.wait(10)
+            return TaskResult(task_id="projects/bank_account", passed=False, status="error")
+
+    jsonl = tmp_path / "tasks.jsonl"
+    timer = threading.Timer(0.5, release.set)
+    timer.start()
+    with pytest.raises(RuntimeError, match="went away"):
+        _run_all(Runner(), tasks, 2, jsonl, lambda msg: None)  # type: ignore[arg-type]
+    release.wait(10)
+    timer.join()
+    import time
+
+    time.sleep(0.3)  # the cut-short task returns after the bench stopped
+    assert not jsonl.exists() or jsonl.read_text() == ""
