@@ -390,7 +390,8 @@ def run_bench(
     else:
         run = resuming.start(out, cfg, segment)
     first = run.segments[0]
-    todo = [t for t in tasks if t.id not in {r.task_id for r in earlier}]
+    done_ids = {r.task_id for r in earlier}
+    todo = [t for t in tasks if t.id not in done_ids]
     say(
         f"devteam bench: {cfg.suite} ({len(tasks)} tasks"
         + (f", {len(earlier)} done before, {len(todo)} to run" if cfg.resume else "")
@@ -409,7 +410,7 @@ def run_bench(
         )
         runner = _Runner(cfg, strategy, settings, endpoint, out, model_factory)
         fresh, elapsed = _run_all(
-            runner, todo, cfg.concurrency, out / "tasks.jsonl", say, offset=len(earlier)
+            runner, todo, cfg.concurrency, out / resuming.TASKS_FILE, say, offset=len(earlier)
         )
     by_id = {r.task_id: r for r in [*earlier, *fresh]}
     records = [by_id[t.id] for t in tasks]

@@ -21,6 +21,7 @@ from bench.results import Segment, TaskResult
 from bench.tasks import Task
 
 RUN_FILE = "run.json"
+TASKS_FILE = "tasks.jsonl"
 
 #: The options that change what a run measures; a resumed run must repeat them exactly.
 IDENTITY = (
@@ -63,7 +64,7 @@ def resume(
     out: Path, cfg: _Config, segment: Segment, tasks: list[Task]
 ) -> tuple[RunFile, list[TaskResult]]:
     """Reopen ``out``: check the options, load the finished tasks, clear the unfinished ones."""
-    if not (out / "tasks.jsonl").is_file() and not (out / RUN_FILE).is_file():
+    if not (out / TASKS_FILE).is_file() and not (out / RUN_FILE).is_file():
         raise BenchError(
             f"Nothing to resume in {out}: it has no tasks.jsonl; start a new run without --resume."
         )
@@ -99,7 +100,7 @@ def resume(
 
 
 def _finished(out: Path, tasks: list[Task]) -> dict[str, TaskResult]:
-    jsonl = out / "tasks.jsonl"
+    jsonl = out / TASKS_FILE
     if not jsonl.is_file():
         return {}
     wanted = {t.id for t in tasks}

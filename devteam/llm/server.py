@@ -40,9 +40,8 @@ from devteam.llm.embedded import Progress, resolve_model_file
 
 __all__ = ["EmbeddedServer", "free_port", "llama_cpp_available"]
 
-#: The module each server process runs: stock llama-cpp-python, or with a bounded prompt cache.
-STOCK_MODULE = "llama_cpp.server"
-DEVTEAM_MODULE = "devteam.llm.llama_server"
+#: What each server process runs: llama-cpp-python's server with a bounded prompt cache.
+SERVER_MODULE = "devteam.llm.llama_server"
 
 MISSING_LLAMA_CPP = (
     "The embedded model needs llama-cpp-python: pip install 'devteam[local]' "
@@ -100,7 +99,6 @@ class EmbeddedServer:
         prompt_cache_bytes: int = 1 << 30,
         seed: int | None = 0,
         extra_args: tuple[str, ...] = (),
-        module: str | None = None,
     ) -> None:
         self.model_path = Path(model_path)
         self.log_path = Path(log_path)
@@ -112,7 +110,6 @@ class EmbeddedServer:
         self.prompt_cache_bytes = prompt_cache_bytes
         self.seed = seed
         self.extra_args = extra_args
-        self.module = module or DEVTEAM_MODULE
         self.port: int | None = None
         self.startup_s: float | None = None
         self._proc: subprocess.Popen[bytes] | None = None
@@ -150,7 +147,7 @@ class EmbeddedServer:
 
     def command(self, port: int) -> list[str]:
         cmd = [
-            sys.executable, "-m", self.module,
+            sys.executable, "-m", SERVER_MODULE,
             "--model", str(self.model_path),
             "--model_alias", self.model_name,
             "--host", self.host,

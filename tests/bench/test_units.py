@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -164,8 +166,6 @@ def test_cli_compare_of_a_missing_folder(tmp_path: Path) -> None:
 
 def test_a_task_cut_short_by_a_stopping_bench_is_not_recorded(tmp_path: Path) -> None:
     """One task crashes the bench while another runs: the other's late result is dropped."""
-    import threading
-
     from bench.harness import _run_all
 
     release = threading.Event()
@@ -185,7 +185,5 @@ def test_a_task_cut_short_by_a_stopping_bench_is_not_recorded(tmp_path: Path) ->
         _run_all(Runner(), tasks, 2, jsonl, lambda msg: None)  # type: ignore[arg-type]
     release.wait(10)
     timer.join()
-    import time
-
     time.sleep(0.3)  # the cut-short task returns after the bench stopped
     assert not jsonl.exists() or jsonl.read_text() == ""
