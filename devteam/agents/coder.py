@@ -9,6 +9,7 @@ from typing import Any
 from devteam.agents.common import (
     Deps,
     files_from_reply,
+    holds_files,
     is_test_path,
     merged,
     modules_of,
@@ -27,6 +28,40 @@ def _stop(deps: Deps, state: RunState) -> list[str] | None:
         return None
     folder = PurePosixPath(state["test_file"]).parent.as_posix()
     return [f"FILE: {folder}/", f"EDIT: {folder}/"]
+
+
+def _ask_code(deps: Deps, state: RunState, template: str, **variables: Any) -> str:
+    """Ask the coder. With a tester, a reply cut off at its start because it began with a
+    test file holds nothing; it is asked once more, with a reminder to write the sources only."""
+    coder = deps.name_of("coder")
+    stop = _stop(deps, state)
+    reply = deps.ask(coder, template, stop=stop, **variables)
+    if stop is None or holds_files(reply.text):
+        return reply.text
+    if "sources_only" not in deps.prompt(coder).templates:
+        return reply.text
+    deps.events.emit(
+        Note(
+            level="warning",
+            text="The coder began its reply with a test file, which is the tester's; "
+            "asked once more for the source files only.",
+        )
+    )
+    sources = [f for f in spec_of(state).files if not is_test_path(f)]
+    again = deps.ask(
+        coder, template, stop=stop, reminder="sources_only", sources=sources, **variables
+    )
+    return again.text
+
+
+def _current(deps: Deps, state: RunState) -> tuple[dict[str, str], dict[str, str]]:
+    """The files a fix or revision works on, and (with a tester) the tests, shown apart."""
+    paths = [f for f in state.get("files", []) if f.endswith(".py")]
+    if _own_tests(deps):
+        return deps.workspace.snapshot(paths), {}
+    tests = merged([p for p in paths if is_test_path(p)], state.get("test_files", []))
+    sources = [p for p in paths if not is_test_path(p)]
+    return deps.workspace.snapshot(sources), deps.workspace.snapshot(tests)
 
 
 def _own_tests(deps: Deps) -> bool:
@@ -56,17 +91,16 @@ def _allowed(deps: Deps, state: RunState) -> Callable[[str], bool]:
 @node("code", "coder")
 def write_code(state: RunState, deps: Deps) -> dict[str, Any]:
     spec = spec_of(state)
-    coder = deps.name_of("coder")
     tests = {} if _own_tests(deps) else deps.workspace.snapshot(state.get("test_files", []))
     repo_files = (
         {f: deps.workspace.read(f) for f in spec.files if deps.workspace.exists(f)}
         if state.get("mode") == "repo"
         else {}
     )
-    reply = deps.ask(
-        coder,
+    text = _ask_code(
+        deps,
+        state,
         "write",
-        stop=_stop(deps, state),
         temperature=RETRY_TEMPERATURE if state.get("replans", 0) else None,
         task=state["task"],
         spec=spec.model_dump(),
@@ -75,7 +109,7 @@ def write_code(state: RunState, deps: Deps) -> dict[str, Any]:
         test_file=state["test_file"],
         module=PurePosixPath(spec.files[0]).stem,
     )
-    return _write(reply.text, state, deps, template="write", message="Write the code")
+    return _write(text, state, deps, template="write", message="Write the code")
 
 
 @node("fix", "coder")
@@ -84,11 +118,11 @@ def fix_code(state: RunState, deps: Deps) -> dict[str, Any]:
     repeated = state.get("same_failure", 0) >= 1
     triage = state.get("triage") or {}
     own = _own_tests(deps)
-    paths = [f for f in state.get("files", []) if f.endswith(".py")]
-    reply = deps.ask(
-        deps.name_of("coder"),
+    files, tests = _current(deps, state)
+    text = _ask_code(
+        deps,
+        state,
         "fix",
-        stop=_stop(deps, state),
         # The same failure again: do not ask the same way twice; sample more widely.
         temperature=RETRY_TEMPERATURE if repeated else None,
         task=state["task"],
@@ -100,10 +134,11 @@ def fix_code(state: RunState, deps: Deps) -> dict[str, Any]:
         own_tests=own,
         read_only=state.get("test_files", []),
         diagnosis=triage.get("reason", "") if triage.get("culprit") == "code" else "",
-        files=deps.workspace.snapshot(paths),
+        files=files,
+        tests=tests,
     )
     attempt = state.get("fix_attempts", 0) + 1
-    update = _write(reply.text, state, deps, template="fix", message=f"Fix attempt {attempt}")
+    update = _write(text, state, deps, template="fix", message=f"Fix attempt {attempt}")
     update.update(fix_attempts=attempt, triage={})
     return update
 
@@ -115,18 +150,19 @@ def revise(state: RunState, deps: Deps) -> dict[str, Any]:
     changes = pending or [
         c for r in (state.get("reviews") or {}).values() if not r["approved"] for c in r["changes"]
     ]
-    paths = [f for f in state.get("files", []) if f.endswith(".py")]
-    reply = deps.ask(
-        deps.name_of("coder"),
+    files, tests = _current(deps, state)
+    text = _ask_code(
+        deps,
+        state,
         "revise",
-        stop=_stop(deps, state),
         task=state["task"],
         source="the user" if pending else "the review",
         changes=changes,
-        files=deps.workspace.snapshot(paths),
+        files=files,
+        tests=tests,
     )
     n = state.get("revisions", 0) + 1
-    update = _write(reply.text, state, deps, template="revise", message=f"Revision {n}")
+    update = _write(text, state, deps, template="revise", message=f"Revision {n}")
     update.update(revisions=n, pending_changes=[])
     return update
 

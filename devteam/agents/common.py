@@ -75,12 +75,13 @@ class Deps:
         temperature: float | None = None,
         max_tokens: int | None = None,
         stop: list[str] | None = None,
+        reminder: str | None = None,
         **variables: Any,
     ) -> ChatReply:
         """One model call as role ``name`` with the role's own sampling settings."""
         conf = self.crew.roles.get(name)
         return self.model.complete(
-            self.prompt(name).messages(template, **variables),
+            self.prompt(name).messages(template, reminder=reminder, **variables),
             role=name,
             max_tokens=(conf.max_tokens if conf and conf.max_tokens else max_tokens),
             stop=stop,
@@ -185,6 +186,11 @@ def assign_paths(
             pending.remove(path)
         out[path] = block.content
     return out
+
+
+def holds_files(text: str) -> bool:
+    """Whether a reply holds any file or edit block at all (before paths are checked)."""
+    return bool(extract_edits(text) or extract_files(strip_edits(text)))
 
 
 def files_from_reply(

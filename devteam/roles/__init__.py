@@ -48,11 +48,20 @@ class Role(BaseModel):
                 f"Template {self.name}.{template} failed to render: {exc}; fix the prompt file."
             ) from exc
 
-    def messages(self, template: str, **variables: Any) -> list[dict[str, Any]]:
-        """A system + user message pair, the system part stable so prefix caches hit."""
+    def messages(
+        self, template: str, *, reminder: str | None = None, **variables: Any
+    ) -> list[dict[str, Any]]:
+        """A system + user message pair, the system part stable so prefix caches hit.
+
+        ``reminder`` names a second template, rendered with the same variables and added
+        at the end of the user message: a correction for a retry that keeps the prompt.
+        """
+        user = self.render(template, **variables)
+        if reminder is not None:
+            user += "\n" + self.render(reminder, **variables)
         return [
             {"role": "system", "content": self.system.strip()},
-            {"role": "user", "content": self.render(template, **variables)},
+            {"role": "user", "content": user},
         ]
 
 

@@ -142,6 +142,60 @@ def test_wrong_code_goes_back_to_the_coder_with_the_testers_diagnosis(tmp_path: 
     assert "are not yours to change" in fix
 
 
+def test_a_fix_shows_the_tests_apart_from_the_files_it_may_change(tmp_path: Path) -> None:
+    broken = CODE.replace("a + b", "a - b")
+    script = {
+        "ceo": [SPEC, ACCEPT],
+        "tester": [TESTS, "VERDICT: code\nREASON: sum"],
+        "coder": [broken, CODE],
+        "reviewer": [APPROVE],
+    }
+    team, model = make(tmp_path, script, [failed(), passed()])
+    team.run(TASK, run_id="r1")
+    fix = prompt(model, 4)
+    tests, current = fix.split("The tests (not yours to change):", 1)[1].split("Current files:")
+    assert "FILE: tests/test_m.py" in tests and "FILE: m.py" not in tests
+    assert "FILE: m.py" in current and "tests/test_m.py" not in current.split("Find the bug")[0]
+
+
+def test_a_coder_reply_that_begins_with_a_test_file_is_asked_once_more(tmp_path: Path) -> None:
+    broken = CODE.replace("a + b", "a - b")
+    tests_first = TESTS.replace("== 3", "== 4") + CODE  # cut to nothing by the stop string
+    script = {
+        "ceo": [SPEC, ACCEPT],
+        "tester": [TESTS, "VERDICT: code\nREASON: sum"],
+        "coder": [broken, tests_first, CODE],
+        "reviewer": [APPROVE],
+    }
+    team, model = make(tmp_path, script, [failed(), passed()])
+    result = team.run(TASK, run_id="r1")
+    assert result.status == "passed" and result.fix_attempts == 1
+    assert roles(model) == ["ceo", "tester", "coder", "tester", "coder", "coder", "reviewer", "ceo"]
+    assert "tests are not yours to write. Reply with\nm.py only" in prompt(model, 5)
+    assert prompt(model, 5).startswith(prompt(model, 4))  # the same prompt, plus the reminder
+    assert "assert add(1, 2) == 3" in (result.workspace / "tests/test_m.py").read_text()
+    notes = [e.text for e in read_audit_log(result.audit_log) if e.kind == "note"]  # type: ignore[union-attr]
+    assert any("began its reply with a test file" in n for n in notes)
+
+
+def test_the_coder_is_asked_once_more_at_most(tmp_path: Path) -> None:
+    broken = CODE.replace("a + b", "a - b")
+    tests_first = TESTS + CODE
+    script = {
+        "ceo": [SPEC, ACCEPT],
+        "tester": [TESTS, "VERDICT: code\nREASON: sum", "VERDICT: code\nREASON: sum"],
+        "coder": [broken, tests_first, tests_first, CODE],
+        "reviewer": [APPROVE],
+    }
+    team, model = make(tmp_path, script, [failed(), failed(), passed()])
+    result = team.run(TASK, run_id="r1")
+    # the second empty reply is a fix attempt that wrote nothing; the next attempt is asked anew
+    assert roles(model)[4:6] == ["coder", "coder"] and roles(model)[6] != "coder"
+    assert "Reply with\nm.py only" not in prompt(model, 4)
+    notes = [e.text for e in read_audit_log(result.audit_log) if e.kind == "note"]  # type: ignore[union-attr]
+    assert any("held no usable file" in n for n in notes)
+
+
 def test_search_replace_edits_change_only_what_they_name(tmp_path: Path) -> None:
     edit = (
         "EDIT: m.py\n<<<<<<< SEARCH\n    return a - b\n=======\n    return a + b\n>>>>>>> REPLACE\n"
