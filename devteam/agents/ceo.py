@@ -37,7 +37,9 @@ def replan(state: RunState, deps: Deps) -> dict[str, Any]:
     )
     update = _spec_update(spec, state, deps)
     deps.events.emit(Note(text="Re-planned from a fresh spec after the loop got stuck."))
-    update.update(replans=state.get("replans", 0) + 1, same_failure=0, same_code=0, triage={})
+    update.update(
+        replans=state.get("replans", 0) + 1, same_failure=0, same_code=0, triage={}, disputed=False
+    )
     return update
 
 

@@ -31,8 +31,9 @@ def _stop(deps: Deps, state: RunState) -> list[str] | None:
 
 
 def _ask_code(deps: Deps, state: RunState, template: str, **variables: Any) -> str:
-    """Ask the coder. With a tester, a reply cut off at its start because it began with a
-    test file holds nothing; it is asked once more, with a reminder to write the sources only."""
+    """Ask the coder to write or revise. With a tester, a reply cut off at its start because
+    it began with a test file holds nothing; it is asked once more, with a reminder to write
+    the sources only. (A fix is different: see ``fix_code``.)"""
     coder = deps.name_of("coder")
     stop = _stop(deps, state)
     reply = deps.ask(coder, template, stop=stop, **variables)
@@ -119,10 +120,11 @@ def fix_code(state: RunState, deps: Deps) -> dict[str, Any]:
     triage = state.get("triage") or {}
     own = _own_tests(deps)
     files, tests = _current(deps, state)
-    text = _ask_code(
-        deps,
-        state,
+    stop = _stop(deps, state)
+    text = deps.ask(
+        deps.name_of("coder"),
         "fix",
+        stop=stop,
         # The same failure again: do not ask the same way twice; sample more widely.
         temperature=RETRY_TEMPERATURE if repeated else None,
         task=state["task"],
@@ -136,8 +138,26 @@ def fix_code(state: RunState, deps: Deps) -> dict[str, Any]:
         diagnosis=triage.get("reason", "") if triage.get("culprit") == "code" else "",
         files=files,
         tests=tests,
-    )
+    ).text
     attempt = state.get("fix_attempts", 0) + 1
+    if stop is not None and not holds_files(text):
+        # Told to fix the code, the coder set out to rewrite the tester's tests: it judges
+        # them wrong. Asking it again would push it to fit the code to them; the tester,
+        # told of the dispute, re-checks its tests instead.
+        deps.events.emit(
+            Note(
+                level="warning",
+                text="The coder did not change the code: it began rewriting the tests, "
+                "so it disputes them; the tester re-checks them.",
+            )
+        )
+        return {
+            "files": list(state.get("files", [])),
+            "same_code": state.get("same_code", 0) + 1,
+            "fix_attempts": attempt,
+            "triage": {},
+            "disputed": True,
+        }
     update = _write(text, state, deps, template="fix", message=f"Fix attempt {attempt}")
     update.update(fix_attempts=attempt, triage={})
     return update

@@ -95,6 +95,7 @@ class RunState(InputState, total=False):
     fix_attempts: int
     same_failure: int
     same_code: int
+    disputed: bool  # the coder, asked for a fix, set out to rewrite the tests
     replans: int
     spec_rounds: int
     reviewed: bool

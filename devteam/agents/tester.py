@@ -81,6 +81,7 @@ def triage(state: RunState, deps: Deps) -> dict[str, Any]:
         test_file=test_file,
         test_content=content,
         repeated=state.get("same_failure", 0) >= 1,
+        disputed=bool(state.get("disputed")),
         # After a re-plan, do not answer the way that got the team stuck: sample wider.
         temperature=RETRY_TEMPERATURE if state.get("replans", 0) else None,
     )
@@ -111,10 +112,11 @@ def triage(state: RunState, deps: Deps) -> dict[str, Any]:
                 "files": merged(state.get("files", []), files),
                 "test_files": merged(state.get("test_files", []), files),
                 "same_code": 0 if sha else state.get("same_code", 0) + 1,
+                "disputed": False,
             }
         reason = reason or "the tester blamed its test but sent no corrected file"
     deps.events.emit(Note(text=f"The tester says the code is wrong: {reason or '(no reason)'}"))
-    return {"triage": {"culprit": "code", "reason": reason}}
+    return {"triage": {"culprit": "code", "reason": reason}, "disputed": False}
 
 
 def parse_verdict(text: str) -> tuple[str, str]:

@@ -158,42 +158,65 @@ def test_a_fix_shows_the_tests_apart_from_the_files_it_may_change(tmp_path: Path
     assert "FILE: m.py" in current and "tests/test_m.py" not in current.split("Find the bug")[0]
 
 
-def test_a_coder_reply_that_begins_with_a_test_file_is_asked_once_more(tmp_path: Path) -> None:
-    broken = CODE.replace("a + b", "a - b")
+def test_a_first_draft_that_begins_with_a_test_file_is_asked_for_once_more(tmp_path: Path) -> None:
     tests_first = TESTS.replace("== 3", "== 4") + CODE  # cut to nothing by the stop string
     script = {
         "ceo": [SPEC, ACCEPT],
-        "tester": [TESTS, "VERDICT: code\nREASON: sum"],
-        "coder": [broken, tests_first, CODE],
+        "tester": [TESTS],
+        "coder": [tests_first, CODE],
         "reviewer": [APPROVE],
     }
-    team, model = make(tmp_path, script, [failed(), passed()])
+    team, model = make(tmp_path, script, [passed()])
     result = team.run(TASK, run_id="r1")
-    assert result.status == "passed" and result.fix_attempts == 1
-    assert roles(model) == ["ceo", "tester", "coder", "tester", "coder", "coder", "reviewer", "ceo"]
-    assert "tests are not yours to write. Reply with\nm.py only" in prompt(model, 5)
-    assert prompt(model, 5).startswith(prompt(model, 4))  # the same prompt, plus the reminder
+    assert result.status == "passed"
+    assert roles(model) == ["ceo", "tester", "coder", "coder", "reviewer", "ceo"]
+    assert "tests are not yours to write. Reply with\nm.py only" in prompt(model, 3)
+    assert prompt(model, 3).startswith(prompt(model, 2))  # the same prompt, plus the reminder
     assert "assert add(1, 2) == 3" in (result.workspace / "tests/test_m.py").read_text()
     notes = [e.text for e in read_audit_log(result.audit_log) if e.kind == "note"]  # type: ignore[union-attr]
     assert any("began its reply with a test file" in n for n in notes)
 
 
-def test_the_coder_is_asked_once_more_at_most(tmp_path: Path) -> None:
-    broken = CODE.replace("a + b", "a - b")
+def test_a_draft_is_asked_for_once_more_at_most(tmp_path: Path) -> None:
     tests_first = TESTS + CODE
-    script = {
-        "ceo": [SPEC, ACCEPT],
-        "tester": [TESTS, "VERDICT: code\nREASON: sum", "VERDICT: code\nREASON: sum"],
-        "coder": [broken, tests_first, tests_first, CODE],
-        "reviewer": [APPROVE],
-    }
-    team, model = make(tmp_path, script, [failed(), failed(), passed()])
+    script = {"ceo": [SPEC], "tester": [TESTS], "coder": [tests_first, tests_first]}
+    team, model = make(tmp_path, script, [failed()], budget={"max_fix_attempts": 0})
     result = team.run(TASK, run_id="r1")
-    # the second empty reply is a fix attempt that wrote nothing; the next attempt is asked anew
-    assert roles(model)[4:6] == ["coder", "coder"] and roles(model)[6] != "coder"
-    assert "Reply with\nm.py only" not in prompt(model, 4)
+    assert roles(model)[:4] == ["ceo", "tester", "coder", "coder"]
+    assert "coder" not in roles(model)[4:]
     notes = [e.text for e in read_audit_log(result.audit_log) if e.kind == "note"]  # type: ignore[union-attr]
     assert any("held no usable file" in n for n in notes)
+
+
+def test_a_coder_that_disputes_the_tests_sends_them_back_to_the_tester(tmp_path: Path) -> None:
+    dispute = TESTS + CODE  # the fix reply sets out to rewrite the tests: cut to nothing
+    fixed = "VERDICT: test\nREASON: 1 + 2 is 3.\n" + TESTS
+    script = {
+        "ceo": [SPEC, ACCEPT],
+        "tester": [BAD_TESTS, "VERDICT: code\nREASON: must be 4", fixed],
+        "coder": [CODE, dispute],
+        "reviewer": [APPROVE],
+    }
+    fail = failed(error="E   assert 3 == 4")
+    team, model = make(tmp_path, script, [fail, fail, passed()])
+    result = team.run(TASK, run_id="r1")
+    assert result.status == "passed" and result.fix_attempts == 2
+    assert roles(model) == [
+        "ceo",
+        "tester",
+        "coder",
+        "tester",
+        "coder",
+        "tester",
+        "reviewer",
+        "ceo",
+    ]
+    # the coder was not asked again; the tester heard of the dispute, once
+    assert "it set out to rewrite" in prompt(model, 5)
+    assert "it set out to rewrite" not in prompt(model, 3)
+    assert (result.workspace / "m.py").read_text() == "def add(a, b):\n    return a + b\n"
+    notes = [e.text for e in read_audit_log(result.audit_log) if e.kind == "note"]  # type: ignore[union-attr]
+    assert any("so it disputes them" in n for n in notes)
 
 
 def test_search_replace_edits_change_only_what_they_name(tmp_path: Path) -> None:
