@@ -86,6 +86,7 @@ _UNTAR_THEN_SUPERVISE = (
 _HOST_GRACE_S = 5.0
 #: How often the host checks, during a long command, that the supervisor is still alive.
 _POLL_S = 0.5
+_DRAIN_S = 2.0  # after the command ends, how long to wait for the rest of its output
 #: The most bytes get_file returns.
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
@@ -502,24 +503,31 @@ class DockerSandbox:
         """Demultiplex docker's framed stream (8-byte headers) until EOF or the deadline."""
         pending = bytearray()
         next_poll = time.monotonic() + _POLL_S
+        drain_until: float | None = None  # set once docker says the command has ended
         while True:
             now = time.monotonic()
+            if drain_until is not None and now >= drain_until:
+                # ended, yet no end of stream: something still holds the output open
+                result.supervisor_lost = True
+                return
             if now >= deadline:
                 result.host_deadline_hit = True
                 return
             wait = min(deadline - now, max(0.0, next_poll - now))
+            if drain_until is not None:
+                wait = min(wait, drain_until - now)
             ready, _, _ = select.select([sock], [], [], wait)
             if not ready:
-                if time.monotonic() >= next_poll:
+                if drain_until is None and time.monotonic() >= next_poll:
                     next_poll = time.monotonic() + _POLL_S
                     try:
                         running = api.exec_inspect(exec_id).get("Running", True)
                     except Exception:
                         running = True
                     if not running:
-                        # the supervisor is gone but something still holds the output open
-                        result.supervisor_lost = True
-                        return
+                        # The last bytes may still be on their way (a loaded host): read
+                        # on until the stream ends, for a short grace, before giving up.
+                        drain_until = time.monotonic() + _DRAIN_S
                 continue
             chunk = sock.recv(1 << 16)
             if not chunk:
