@@ -30,6 +30,11 @@ def _stop(deps: Deps, state: RunState) -> list[str] | None:
     return [f"FILE: {folder}/", f"EDIT: {folder}/"]
 
 
+def _cut_at_tests(stop: list[str] | None, text: str) -> bool:
+    """Whether a reply held nothing because it began with a test file and was cut there."""
+    return stop is not None and not holds_files(text)
+
+
 def _ask_code(deps: Deps, state: RunState, template: str, **variables: Any) -> str:
     """Ask the coder to write or revise. With a tester, a reply cut off at its start because
     it began with a test file holds nothing; it is asked once more, with a reminder to write
@@ -37,9 +42,7 @@ def _ask_code(deps: Deps, state: RunState, template: str, **variables: Any) -> s
     coder = deps.name_of("coder")
     stop = _stop(deps, state)
     reply = deps.ask(coder, template, stop=stop, **variables)
-    if stop is None or holds_files(reply.text):
-        return reply.text
-    if "sources_only" not in deps.prompt(coder).templates:
+    if not _cut_at_tests(stop, reply.text) or "sources_only" not in deps.prompt(coder).templates:
         return reply.text
     deps.events.emit(
         Note(
@@ -140,7 +143,7 @@ def fix_code(state: RunState, deps: Deps) -> dict[str, Any]:
         tests=tests,
     ).text
     attempt = state.get("fix_attempts", 0) + 1
-    if stop is not None and not holds_files(text):
+    if _cut_at_tests(stop, text):
         # Told to fix the code, the coder set out to rewrite the tester's tests: it judges
         # them wrong. Asking it again would push it to fit the code to them; the tester,
         # told of the dispute, re-checks its tests instead.

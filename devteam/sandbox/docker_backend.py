@@ -86,7 +86,8 @@ _UNTAR_THEN_SUPERVISE = (
 _HOST_GRACE_S = 5.0
 #: How often the host checks, during a long command, that the supervisor is still alive.
 _POLL_S = 0.5
-_DRAIN_S = 2.0  # after the command ends, how long to wait for the rest of its output
+#: After docker says a command ended, how long to read on for the rest of its output.
+_DRAIN_S = 2.0
 #: The most bytes get_file returns.
 MAX_FILE_BYTES = 64 * 1024 * 1024
 

@@ -67,6 +67,10 @@ def roles(model: ScriptedModel) -> list[str]:
     return [role for role, _ in model.calls]
 
 
+def notes_of(result: Any) -> list[str]:
+    return [e.text for e in read_audit_log(result.audit_log) if e.kind == "note"]  # type: ignore[union-attr]
+
+
 def prompt(model: ScriptedModel, i: int) -> str:
     return str(model.calls[i][1][-1]["content"])
 
@@ -104,7 +108,7 @@ def test_the_coder_cannot_rewrite_the_testers_tests(tmp_path: Path) -> None:
     team, _ = make(tmp_path / "2", script, [passed()])
     result = team.run(TASK, run_id="r1")
     assert "assert add(1, 2) == 3" in (result.workspace / "tests/test_m.py").read_text()
-    notes = [e.text for e in read_audit_log(result.audit_log) if e.kind == "note"]  # type: ignore[union-attr]
+    notes = notes_of(result)
     assert any("Ignored tests/test_m.py" in n for n in notes)
 
 
@@ -173,7 +177,7 @@ def test_a_first_draft_that_begins_with_a_test_file_is_asked_for_once_more(tmp_p
     assert "tests are not yours to write. Reply with\nm.py only" in prompt(model, 3)
     assert prompt(model, 3).startswith(prompt(model, 2))  # the same prompt, plus the reminder
     assert "assert add(1, 2) == 3" in (result.workspace / "tests/test_m.py").read_text()
-    notes = [e.text for e in read_audit_log(result.audit_log) if e.kind == "note"]  # type: ignore[union-attr]
+    notes = notes_of(result)
     assert any("began its reply with a test file" in n for n in notes)
 
 
@@ -184,7 +188,7 @@ def test_a_draft_is_asked_for_once_more_at_most(tmp_path: Path) -> None:
     result = team.run(TASK, run_id="r1")
     assert roles(model)[:4] == ["ceo", "tester", "coder", "coder"]
     assert "coder" not in roles(model)[4:]
-    notes = [e.text for e in read_audit_log(result.audit_log) if e.kind == "note"]  # type: ignore[union-attr]
+    notes = notes_of(result)
     assert any("held no usable file" in n for n in notes)
 
 
@@ -215,7 +219,7 @@ def test_a_coder_that_disputes_the_tests_sends_them_back_to_the_tester(tmp_path:
     assert "it set out to rewrite" in prompt(model, 5)
     assert "it set out to rewrite" not in prompt(model, 3)
     assert (result.workspace / "m.py").read_text() == "def add(a, b):\n    return a + b\n"
-    notes = [e.text for e in read_audit_log(result.audit_log) if e.kind == "note"]  # type: ignore[union-attr]
+    notes = notes_of(result)
     assert any("so it disputes them" in n for n in notes)
 
 
