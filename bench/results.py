@@ -73,6 +73,17 @@ class Segment(BaseModel):
     note: str | None = None
 
 
+class MergeSource(BaseModel):
+    """One results file that a merged run took tasks from (``devteam bench merge``)."""
+
+    path: str
+    git_commit: str | None = None
+    git_dirty: bool | None = None
+    started: str
+    finished: str | None = None
+    task_ids: list[str] = Field(description="the tasks whose results came from this file")
+
+
 class Metadata(BaseModel):
     devteam_version: str
     git_commit: str | None = None
@@ -99,6 +110,9 @@ class Metadata(BaseModel):
     finished: str | None = None
     segments: list[Segment] = Field(
         default_factory=list, description="each start of the run: the first, then resumes"
+    )
+    merged: list[MergeSource] = Field(
+        default_factory=list, description="a merged run: the files its tasks came from"
     )
 
 
@@ -219,16 +233,31 @@ def to_markdown(result: BenchResults) -> str:
         f"- model: {m.model} via {m.server}"
         + (f", file sha256 {m.model_sha256}" if m.model_sha256 else "")
         + f"; temperature {m.temperature}, seed {m.seed}",
-        f"- devteam {m.devteam_version}, commit {m.git_commit or '?'}"
-        + (" (with uncommitted changes)" if m.git_dirty else "")
-        + f"; started {m.started}, finished {m.finished or '?'}",
-        *_segment_lines(m),
+        *_provenance_lines(m),
         "",
         "## Tasks",
         "",
         task_table(result),
     ]
     return "\n".join(lines)
+
+
+def _provenance_lines(m: Metadata) -> list[str]:
+    """Which code ran the tasks: one commit, each start of a resumed run, or a merge's files."""
+    if m.merged:
+        lines = [f"- devteam {m.devteam_version}; merged from {len(m.merged)} runs:"]
+        for src in m.merged:
+            commit = src.git_commit[:12] if src.git_commit else "?"
+            dirty = " (with uncommitted changes)" if src.git_dirty else ""
+            taken = ", ".join(src.task_ids) if src.task_ids else "none"
+            lines.append(f"  - {src.path}, commit {commit}{dirty}: {taken}")
+        return lines
+    return [
+        f"- devteam {m.devteam_version}, commit {m.git_commit or '?'}"
+        + (" (with uncommitted changes)" if m.git_dirty else "")
+        + f"; started {m.started}, finished {m.finished or '?'}",
+        *_segment_lines(m),
+    ]
 
 
 def _segment_lines(m: Metadata) -> list[str]:

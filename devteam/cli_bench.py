@@ -122,6 +122,30 @@ def compare(
         _fail(exc)
 
 
+@app.command()
+def merge(
+    base: Annotated[Path, typer.Argument(help="The earlier run: a folder or results.json.")],
+    reruns: Annotated[
+        list[Path], typer.Argument(help="Runs of some of its tasks; a later one wins.")
+    ],
+    out: Annotated[Path, typer.Option(help="New folder for the merged results.")],
+) -> None:
+    """Replace a run's tasks with a rerun's; write merged results.json and results.md."""
+    from bench.merge import merge as merge_results
+
+    try:
+        merged = merge_results(base, reruns, out)
+    except DevteamError as exc:
+        _fail(exc)
+    s = merged.summary
+    replaced = sum(len(src.task_ids) for src in merged.metadata.merged[1:])
+    console.print(
+        f"merged: {replaced} of {s.tasks} tasks from the reruns; {s.passed}/{s.tasks} passed, "
+        f"{s.tokens:,} tokens; results in {out}/results.md",
+        markup=False,
+    )
+
+
 @app.command("tasks")
 def list_tasks(
     suite: Annotated[str, typer.Option(help="humaneval or projects.")] = "humaneval",
