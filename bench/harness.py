@@ -389,7 +389,6 @@ def run_bench(
         run, earlier = resuming.resume(out, cfg, segment, tasks)
     else:
         run = resuming.start(out, cfg, segment)
-    first = run.segments[0]
     done_ids = {r.task_id for r in earlier}
     todo = [t for t in tasks if t.id not in done_ids]
     say(
@@ -409,17 +408,50 @@ def run_bench(
             )
         )
         runner = _Runner(cfg, strategy, settings, endpoint, out, model_factory)
-        fresh, elapsed = _run_all(
-            runner, todo, cfg.concurrency, out / resuming.TASKS_FILE, say, offset=len(earlier)
-        )
+
+        def results(records: list[TaskResult], elapsed: float) -> BenchResults:
+            return _results(cfg, strategy, settings, endpoint, run, tasks, records, elapsed)
+
+        try:
+            fresh, elapsed = _run_all(
+                runner, todo, cfg.concurrency, out / resuming.TASKS_FILE, say, offset=len(earlier)
+            )
+        except KeyboardInterrupt:
+            # What finished is kept: a table now, and --resume runs the rest later.
+            done = resuming.finished(out, tasks)
+            if done:
+                records = [done[t.id] for t in tasks if t.id in done]
+                partial = results(records, sum(r.wall_s for r in records))
+                _write_results(out, partial)
+                say(f"{len(records)} of {len(tasks)} tasks finished; {_headline(partial, out)}")
+            raise
     by_id = {r.task_id: r for r in [*earlier, *fresh]}
     records = [by_id[t.id] for t in tasks]
     # Earlier segments ran one task at a time (resume needs --concurrency 1): their
     # elapsed time is the sum of their tasks' wall times.
     elapsed += sum(r.wall_s for r in earlier)
+    bench = results(records, elapsed)
+    _write_results(out, bench)
+    say(_headline(bench, out))
+    return bench
+
+
+def _results(
+    cfg: BenchConfig,
+    strategy: Strategy,
+    settings: Settings,
+    endpoint: Endpoint,
+    run: resuming.RunFile,
+    tasks: list[Task],
+    records: list[TaskResult],
+    elapsed: float,
+) -> BenchResults:
+    """The results file's content; ``records`` short of ``tasks`` makes a partial one."""
+    first = run.segments[0]
     prompts = {}
     if strategy.name in ("single", "reflect"):
         prompts[strategy.name] = load_prompts(strategy.name).sha256
+    ran = {r.task_id for r in records}
     metadata = Metadata(
         devteam_version=devteam.__version__,
         git_commit=first.git_commit,
@@ -427,7 +459,8 @@ def run_bench(
         suite=cfg.suite,
         strategy=strategy.name,
         team=str(strategy.team) if isinstance(strategy, TeamStrategy) and strategy.team else None,
-        task_ids=[t.id for t in tasks],
+        task_ids=[t.id for t in tasks if t.id in ran],
+        unfinished=[t.id for t in tasks if t.id not in ran],
         concurrency=cfg.concurrency,
         max_rounds=cfg.max_rounds,
         temperature=0.0,
@@ -446,16 +479,21 @@ def run_bench(
         finished=_now(),
         segments=run.segments,
     )
-    bench = BenchResults(metadata=metadata, summary=summarise(records, elapsed), tasks=records)
+    return BenchResults(metadata=metadata, summary=summarise(records, elapsed), tasks=records)
+
+
+def _write_results(out: Path, bench: BenchResults) -> None:
     (out / "results.json").write_text(bench.model_dump_json(indent=2) + "\n", encoding="utf-8")
     (out / "results.md").write_text(to_markdown(bench), encoding="utf-8")
+
+
+def _headline(bench: BenchResults, out: Path) -> str:
     s = bench.summary
-    say(
+    return (
         f"passed {s.passed}/{s.tasks} (pass@1 {100 * s.pass_at_1:.1f}%), tokens {s.tokens:,}, "
         f"median {s.median_wall_s:.1f} s/task, overhead {100 * s.overhead_share:.1f}%, "
         f"{s.tasks_per_hour:.1f} tasks/h; results in {out}/results.md"
     )
-    return bench
 
 
 def _run_all(

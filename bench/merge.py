@@ -94,6 +94,7 @@ def merge_results(
             "finished": max(finished) if finished else base.metadata.finished,
             "segments": [s for _, r in [(base_name, base), *reruns] for s in r.metadata.segments],
             "merged": sources,
+            "unfinished": [t for t in base.metadata.unfinished if t not in chosen],
         }
     )
     return BenchResults(metadata=metadata, summary=summarise(tasks, elapsed), tasks=tasks)

@@ -111,6 +111,10 @@ class Metadata(BaseModel):
     segments: list[Segment] = Field(
         default_factory=list, description="each start of the run: the first, then resumes"
     )
+    unfinished: list[str] = Field(
+        default_factory=list,
+        description="an interrupted run: the selected tasks not finished (--resume runs them)",
+    )
     merged: list[MergeSource] = Field(
         default_factory=list, description="a merged run: the files its tasks came from"
     )
@@ -234,6 +238,14 @@ def to_markdown(result: BenchResults) -> str:
         + (f", file sha256 {m.model_sha256}" if m.model_sha256 else "")
         + f"; temperature {m.temperature}, seed {m.seed}",
         *_provenance_lines(m),
+        *(
+            [
+                f"- **interrupted**: {len(m.unfinished)} selected tasks did not finish "
+                f"({', '.join(m.unfinished)}); the same command plus --resume runs them"
+            ]
+            if m.unfinished
+            else []
+        ),
         "",
         "## Tasks",
         "",

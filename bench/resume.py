@@ -88,7 +88,7 @@ def resume(
             raise BenchError(
                 f"--resume needs the options of the run in {out}; these differ: {was}."
             )
-    done = _finished(out, tasks)
+    done = finished(out, tasks)
     for task in tasks:
         if task.id not in done:
             for folder in ("workspaces", "state", "grading"):
@@ -99,7 +99,8 @@ def resume(
     return run, [done[t.id] for t in tasks if t.id in done]
 
 
-def _finished(out: Path, tasks: list[Task]) -> dict[str, TaskResult]:
+def finished(out: Path, tasks: list[Task]) -> dict[str, TaskResult]:
+    """The tasks recorded in ``tasks.jsonl``, by id."""
     jsonl = out / TASKS_FILE
     if not jsonl.is_file():
         return {}

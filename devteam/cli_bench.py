@@ -98,7 +98,7 @@ def run_cmd(
         _fail(exc)
     except KeyboardInterrupt:
         console.print(
-            "[yellow]Interrupted.[/] Finished tasks are in tasks.jsonl; "
+            "[yellow]Interrupted.[/] Finished tasks are in tasks.jsonl (and results.md); "
             "continue with the same command plus --resume."
         )
         raise typer.Exit(130) from None

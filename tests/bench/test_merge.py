@@ -150,3 +150,12 @@ def test_cli_merge_of_a_missing_run_is_one_line(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1 and "No results file" in result.output
     assert not (tmp_path / "m").exists()
+
+
+def test_a_rerun_of_an_interrupted_runs_unfinished_tasks_completes_it() -> None:
+    partial = _run("aaaa", BASE.tasks[:2], unfinished=["HumanEval/16"])
+    rest = _run("bbbb", [_task("HumanEval/16", True, 10, 1.0)])
+    merged = merge_results(partial, [("rest", rest)])
+    assert merged.metadata.unfinished == []
+    assert [t.task_id for t in merged.tasks] == ["HumanEval/0", "HumanEval/8", "HumanEval/16"]
+    assert merge_results(partial, [("rerun", RERUN)]).metadata.unfinished == ["HumanEval/16"]

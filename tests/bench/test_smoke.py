@@ -211,6 +211,35 @@ def test_team_strategies_run_whole_teams(tmp_path: Path, strategy: str) -> None:
         assert _load(out)["metadata"]["strategy"] == strategy
 
 
+def test_an_interrupted_run_writes_the_results_of_its_finished_tasks(tmp_path: Path) -> None:
+    """Ctrl-C in the second task: results.json holds the first, and --resume runs the rest."""
+    tasks = load_tasks("humaneval", ["0", "8"])
+    solve = reference_model(tasks, with_tests=False)
+
+    def factory(task: Task) -> ScriptedModel:
+        if task.id == "HumanEval/8":
+            raise KeyboardInterrupt
+        return solve(task)
+
+    cfg = BenchConfig(suite="humaneval", strategy="single", tasks=["0", "8"], out=tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        run_bench(cfg, model_factory=factory, progress=lambda _m: None)
+    data = _load(tmp_path)
+    assert data["metadata"]["task_ids"] == ["HumanEval/0"]
+    assert data["metadata"]["unfinished"] == ["HumanEval/8"]
+    assert data["summary"]["tasks"] == 1 and data["summary"]["passed"] == 1
+    assert (
+        "interrupted**: 1 selected tasks did not finish (HumanEval/8)"
+        in (tmp_path / "results.md").read_text()
+    )
+
+    resumed = run_bench(
+        cfg.model_copy(update={"resume": True}), model_factory=solve, progress=lambda _m: None
+    )
+    assert resumed.summary.passed == 2 and resumed.metadata.unfinished == []
+    assert _load(tmp_path)["metadata"]["task_ids"] == ["HumanEval/0", "HumanEval/8"]
+
+
 def test_cli_resume_keeps_finished_tasks_and_reruns_the_unfinished(tmp_path: Path) -> None:
     runner = CliRunner()
     out = tmp_path / "ref"
