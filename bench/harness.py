@@ -37,7 +37,7 @@ from bench import resume as resuming
 from bench.errors import BenchError
 from bench.grading import grade, read_tree
 from bench.prompts import load_prompts
-from bench.results import BenchResults, Metadata, Segment, TaskResult, summarise, to_markdown
+from bench.results import BenchResults, Metadata, Segment, TaskResult, summarise, write_results
 from bench.run_breakdown import spend_of
 from bench.strategies import Context, Outcome, Strategy, TeamStrategy, make_strategy
 from bench.tasks import Task, load_tasks
@@ -422,7 +422,7 @@ def run_bench(
             if done:
                 records = [done[t.id] for t in tasks if t.id in done]
                 partial = results(records, sum(r.wall_s for r in records))
-                _write_results(out, partial)
+                write_results(out, partial)
                 say(f"{len(records)} of {len(tasks)} tasks finished; {_headline(partial, out)}")
             raise
     by_id = {r.task_id: r for r in [*earlier, *fresh]}
@@ -431,7 +431,7 @@ def run_bench(
     # elapsed time is the sum of their tasks' wall times.
     elapsed += sum(r.wall_s for r in earlier)
     bench = results(records, elapsed)
-    _write_results(out, bench)
+    write_results(out, bench)
     say(_headline(bench, out))
     return bench
 
@@ -480,11 +480,6 @@ def _results(
         segments=run.segments,
     )
     return BenchResults(metadata=metadata, summary=summarise(records, elapsed), tasks=records)
-
-
-def _write_results(out: Path, bench: BenchResults) -> None:
-    (out / "results.json").write_text(bench.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    (out / "results.md").write_text(to_markdown(bench), encoding="utf-8")
 
 
 def _headline(bench: BenchResults, out: Path) -> str:

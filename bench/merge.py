@@ -18,7 +18,7 @@ from bench.results import (
     TaskResult,
     load_results,
     summarise,
-    to_markdown,
+    write_results,
 )
 
 # What must agree for two runs' tasks to be comparable: the rest (commit, prompts, settings
@@ -39,11 +39,6 @@ def _check_comparable(base: BenchResults, other: BenchResults, name: str) -> Non
             f"Cannot merge {name}: it ran another model file (sha256 {o.model_sha256[:12]}..., "
             f"the base run's is {b.model_sha256[:12]}...)."
         )
-    if o.concurrency != 1:
-        raise BenchError(
-            f"Cannot merge {name}: it ran at --concurrency {o.concurrency}; a merged run's "
-            "throughput is only meaningful for runs of one task at a time."
-        )
 
 
 def merge_results(
@@ -56,13 +51,15 @@ def merge_results(
     """
     if not reruns:
         raise BenchError("Give at least one rerun to merge into the base run.")
-    for name, other in reruns:
-        _check_comparable(base, other, name)
+    # Throughput of a merge is only meaningful for runs of one task at a time; the reruns
+    # must then match the base's concurrency like the rest of _SAME.
     if base.metadata.concurrency != 1:
         raise BenchError(
             f"Cannot merge into {base_name}: it ran at --concurrency "
             f"{base.metadata.concurrency}; merge runs of one task at a time."
         )
+    for name, other in reruns:
+        _check_comparable(base, other, name)
 
     chosen: dict[str, tuple[TaskResult, str]] = {t.task_id: (t, base_name) for t in base.tasks}
     for name, other in reruns:
@@ -70,8 +67,9 @@ def merge_results(
             chosen[t.task_id] = (t, name)
     tasks = [task for task, _ in chosen.values()]
 
+    runs = [(base_name, base), *reruns]
     sources = []
-    for name, res in [(base_name, base), *reruns]:
+    for name, res in runs:
         taken = [tid for tid, (_, src) in chosen.items() if src == name]
         m = res.metadata
         sources.append(
@@ -92,7 +90,7 @@ def merge_results(
             "git_commit": None,
             "git_dirty": None,
             "finished": max(finished) if finished else base.metadata.finished,
-            "segments": [s for _, r in [(base_name, base), *reruns] for s in r.metadata.segments],
+            "segments": [s for _, r in runs for s in r.metadata.segments],
             "merged": sources,
             "unfinished": [t for t in base.metadata.unfinished if t not in chosen],
         }
@@ -111,6 +109,5 @@ def merge(base: Path, reruns: Sequence[Path], out: Path) -> BenchResults:
         load_results(base), [(str(p), load_results(p)) for p in reruns], base_name=str(base)
     )
     out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(merged.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    (out / "results.md").write_text(to_markdown(merged), encoding="utf-8")
+    write_results(out, merged)
     return merged

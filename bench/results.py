@@ -160,6 +160,12 @@ def summarise(tasks: Sequence[TaskResult], elapsed_s: float) -> Summary:
     )
 
 
+def write_results(out: Path, result: BenchResults) -> None:
+    """Write ``results.json`` and its Markdown, ``results.md``, into the folder ``out``."""
+    (out / "results.json").write_text(result.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    (out / "results.md").write_text(to_markdown(result), encoding="utf-8")
+
+
 def load_results(path: Path) -> BenchResults:
     """A results file, or the ``results.json`` in a bench output folder."""
     file = path / "results.json" if path.is_dir() else path
