@@ -51,6 +51,7 @@ from devteam.errors import (
 from devteam.events import EventBus, JsonlSink
 from devteam.llm.budget import Budget
 from devteam.llm.client import ChatClient, ChatModel
+from devteam.roles import load_role
 from devteam.sandbox import ensure_image, open_sandbox
 
 ModelFactory = Callable[[Task], ChatModel]
@@ -449,8 +450,10 @@ def _results(
     """The results file's content; ``records`` short of ``tasks`` makes a partial one."""
     first = run.segments[0]
     prompts = {}
-    if strategy.name in ("single", "reflect"):
+    if strategy.name == "reflect":
         prompts[strategy.name] = load_prompts(strategy.name).sha256
+    elif strategy.name == "single":  # the coder's `solve` prompt: the team's candidate 0
+        prompts[strategy.name] = load_role("coder").template_hash
     ran = {r.task_id for r in records}
     metadata = Metadata(
         devteam_version=devteam.__version__,

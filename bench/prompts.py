@@ -1,4 +1,6 @@
-"""The prompts of the bench's own strategies (``single``, ``reflect``), as data.
+"""The prompts of the bench's own strategy ``reflect``, as data.
+
+(``single`` asks with the coder's ``solve`` template: it is the team's candidate 0.)
 
 Each ``bench/prompts/<name>.yaml`` holds a system prompt and named Jinja templates, rendered
 with StrictUndefined (a missing variable is an error, never an empty string). The team

@@ -10,13 +10,15 @@
   tests and the grader, not a solver.
 
 A strategy writes what it produces into ``ctx.workdir``; the harness grades what is there.
+Every strategy reads replies with ``devteam.agents.replies`` (the team's own parser), and
+``single`` asks with the coder's ``solve`` prompt, the team's candidate 0.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Protocol
 
 from bench.errors import BenchError
@@ -24,15 +26,15 @@ from bench.grading import PYTEST
 from bench.prompts import load_prompts
 from bench.tasks import Task
 from bench.timing import TimedModel, TimedSandbox
+from devteam.agents.replies import assign_paths, clip_output, is_test_path, safe_path
 from devteam.config import Settings
 from devteam.errors import BudgetExceededError
 from devteam.events import EventBus, FilesWritten, RunFinished, RunStarted, SandboxRun
 from devteam.llm.budget import Budget
-from devteam.llm.parsing import FileBlock, extract_files
+from devteam.llm.parsing import extract_files
+from devteam.roles import load_role
 
-FEEDBACK_HEAD = 1200
-FEEDBACK_TAIL = 1200
-_NON_CODE = {"text", "txt", "bash", "sh", "shell", "console", "json", "yaml", "toml", "ini"}
+__all__ = ["assign_paths", "is_test_path", "make_strategy", "safe_path"]
 
 
 @dataclass
@@ -71,61 +73,6 @@ class Strategy(Protocol):
 
 
 # -- shared helpers --------------------------------------------------------------------------
-def safe_path(path: str) -> str | None:
-    """A relative POSIX path inside the workspace, or None (absolute, ``..``, dot folders)."""
-    path = path.strip().replace("\\", "/")
-    while path.startswith("./"):
-        path = path[2:]
-    p = PurePosixPath(path)
-    if not path or p.is_absolute():
-        return None
-    if any(part in ("", "..") or part.startswith(".") for part in p.parts):
-        return None
-    return p.as_posix()
-
-
-def is_test_path(path: str) -> bool:
-    p = PurePosixPath(path)
-    return "tests" in p.parts[:-1] or p.name.startswith("test_") or p.name == "conftest.py"
-
-
-def assign_paths(
-    blocks: list[FileBlock], sources: list[str], test_file: str | None
-) -> dict[str, str]:
-    """Name every code block: its own name, else the test file or the next expected source.
-
-    A named block whose file name (not folder) is an expected source file's takes that
-    file's path, so ``pkg/item.py`` lands on ``item.py`` when the task asked for ``item.py``.
-    """
-    out: dict[str, str] = {}
-    pending = list(sources)
-    for block in blocks:
-        path = safe_path(block.path) if block.path else None
-        if block.path and path is None:
-            continue  # a path that would leave the workspace
-        if path is None:
-            if block.language in _NON_CODE:
-                continue
-            looks_like_test = "def test_" in block.content or "import pytest" in block.content
-            if looks_like_test:
-                if test_file is None or test_file in out:
-                    continue
-                path = test_file
-            elif pending:
-                path = pending[0]
-            else:
-                continue
-        elif path not in sources and not is_test_path(path):
-            same_name = [s for s in pending if PurePosixPath(s).name == PurePosixPath(path).name]
-            path = same_name[0] if same_name else path
-        if test_file is None and is_test_path(path):
-            continue
-        if path in pending:
-            pending.remove(path)
-        out[path] = block.content
-    return out
-
-
 def write_files(workdir: Path, files: dict[str, str]) -> list[str]:
     written = []
     for rel, text in files.items():
@@ -134,15 +81,6 @@ def write_files(workdir: Path, files: dict[str, str]) -> list[str]:
         target.write_text(text, encoding="utf-8")
         written.append(rel)
     return written
-
-
-def feedback_output(stdout: str, stderr: str) -> str:
-    output = (stdout + ("\n" + stderr if stderr.strip() else "")).strip()
-    if len(output) > FEEDBACK_HEAD + FEEDBACK_TAIL:
-        cut = len(output) - FEEDBACK_HEAD - FEEDBACK_TAIL
-        head, tail = output[:FEEDBACK_HEAD], output[-FEEDBACK_TAIL:]
-        output = f"{head}\n[... {cut} characters cut ...]\n{tail}"
-    return output
 
 
 def _start(ctx: Context, model_name: str) -> None:
@@ -187,10 +125,12 @@ class Single:
 
     def solve(self, ctx: Context) -> Outcome:
         model = _model(ctx)
-        prompts = load_prompts("single")
         _start(ctx, model.name)
         try:
-            messages = prompts.messages("solve", task=ctx.task.text, files=ctx.task.files)
+            # The coder's own one-call prompt: the team's candidate 0 is this very call.
+            messages = load_role("coder").messages(
+                "solve", task=ctx.task.text, files=ctx.task.files
+            )
             reply = model.complete(messages, role="single")
             files = assign_paths(extract_files(reply.text), ctx.task.files, None)
             written = write_files(ctx.workdir, files)
@@ -226,7 +166,7 @@ class Reflect:
                     ctx.events.emit(FilesWritten(role="reflect", paths=written))
                     sandbox.sync_dir(ctx.workdir)
                     result = sandbox.exec(PYTEST, timeout_s=ctx.settings.sandbox.timeout_s)
-                    output = feedback_output(result.stdout, result.stderr)
+                    output = clip_output(result.stdout, result.stderr)
                     if result.exit_code == 5:
                         output += (
                             f"\nNo tests were collected: write pytest tests in {task.test_file}."

@@ -9,6 +9,7 @@ checkpoints, the audit log). Both wrappers delegate everything else to what they
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -31,6 +32,7 @@ class TimedModel:
         self.name = inner.name
         self.seconds = 0.0
         self.calls = 0
+        self._lock = threading.Lock()
 
     def bind(self, budget: Budget, events: EventBus) -> None:
         self.inner.bind(budget, events)
@@ -44,6 +46,7 @@ class TimedModel:
         schema: type[BaseModel] | None = None,
         temperature: float | None = None,
         stop: list[str] | None = None,
+        seed: int | None = None,
     ) -> ChatReply:
         t0 = time.monotonic()
         try:
@@ -54,10 +57,12 @@ class TimedModel:
                 schema=schema,
                 temperature=temperature,
                 stop=stop,
+                **({"seed": seed} if seed is not None else {}),
             )
         finally:
-            self.seconds += time.monotonic() - t0
-            self.calls += 1
+            with self._lock:  # sampled candidates are asked for from several threads
+                self.seconds += time.monotonic() - t0
+                self.calls += 1
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)

@@ -98,6 +98,14 @@ class ConsoleProgress:
             )
         elif kind == "files_written":
             self._say(f"  {event.role:<7} wrote {', '.join(event.paths)}")
+        elif kind == "candidates":
+            rows = " ".join(
+                f"#{c['id']}:{c['origin'][0]}"
+                f"{'✗' if not c['imports'] else ''} ex {c['examples']} t {c['tests_passed']}"
+                f"/{c['tests_passed'] + c['tests_failed']}"
+                for c in event.candidates
+            )
+            self._say(f"  check    {rows} -> #{event.chosen} ({event.verdict})")
         elif kind == "note":
             colour = {"info": "dim", "warning": "yellow", "error": "red"}[event.level]
             self._say(f"  [{colour}]{event.text}[/]")
@@ -268,6 +276,8 @@ def _run_team(
         f"result:      {result.workspace}" + (f" (branch {result.branch})" if result.branch else "")
     )
     say(f"files:       {', '.join(result.files) or '-'}")
+    if result.verdict:
+        say(f"evidence:    {result.verdict}")
     if result.review:
         say(f"review:      {result.review}")
     if result.accepted is not None:

@@ -80,6 +80,16 @@ class Note(_Event):
     text: str
 
 
+class CandidatesChecked(_Event):
+    """Every candidate run so far, its evidence in numbers, and which one was chosen."""
+
+    kind: Literal["candidates"] = "candidates"
+    candidates: list[dict[str, Any]]
+    chosen: int
+    verdict: str
+    suspect_tests: list[str] = Field(default_factory=list)
+
+
 class RunFinished(_Event):
     kind: Literal["run_finished"] = "run_finished"
     status: str
@@ -88,6 +98,7 @@ class RunFinished(_Event):
     completion_tokens: int
     duration_s: float
     fix_attempts: int
+    verdict: str = ""
 
 
 Event = Annotated[
@@ -98,6 +109,7 @@ Event = Annotated[
     | FilesWritten
     | Decision
     | Note
+    | CandidatesChecked
     | RunFinished,
     Field(discriminator="kind"),
 ]

@@ -58,6 +58,12 @@ class RunResult(BaseModel):
     spec: dict[str, Any] | None = None
     files: list[str] = Field(default_factory=list)
     tests_passed: bool | None = None
+    verdict: str = Field(
+        "",
+        description="what the result rests on: 'verified' (the request's own examples pass), "
+        "'consensus k/n' (k of n independent candidates agree), 'unverified', or '' (a loop "
+        "that does not sample, e.g. on an existing repository)",
+    )
     failing_tests: list[str] = Field(default_factory=list)
     review: str = ""
     reviews: dict[str, Any] = Field(default_factory=dict)
@@ -346,6 +352,7 @@ class Team:
                     completion_tokens=done.completion_tokens,
                     duration_s=round(done.duration_s, 2),
                     fix_attempts=done.fix_attempts,
+                    verdict=done.verdict,
                 )
             )
             return done
@@ -417,6 +424,7 @@ class Team:
             spec=state.get("spec"),
             files=state.get("files", []),
             tests_passed=report.get("passed") if report else None,
+            verdict=state.get("verdict", ""),
             failing_tests=report.get("failing_tests", []),
             review=review_verdict(state),  # type: ignore[arg-type]
             reviews=state.get("reviews") or {},

@@ -19,10 +19,28 @@ MAX_FILE_CHARS = 6000
 
 @node("plan", "ceo")
 def plan(state: RunState, deps: Deps) -> dict[str, Any]:
-    spec = _ask_spec(state, deps)
+    planned = _wants_plan(state, deps)
+    spec = _ask_spec(state, deps) if planned else spec_from_request(state["task"])
+    if not planned and deps.crew.role("ceo") is not None:
+        deps.events.emit(
+            Note(text="A one-file request: the request itself is the spec (no planning call).")
+        )
     update = _spec_update(spec, state, deps)
     update["spec_rounds"] = state.get("spec_rounds", 0) + 1
+    update["planned"] = planned and deps.crew.role("ceo") is not None
     return update
+
+
+def _wants_plan(state: RunState, deps: Deps) -> bool:
+    """The classic loop always plans; the evidence loop where a spec changes outcomes."""
+    loop = deps.crew.loop
+    if loop.kind != "evidence" or state.get("mode", "new") != "new":
+        return True
+    if loop.plan == "auto":
+        from devteam.agents.candidates import multi_file
+
+        return multi_file(state["task"])
+    return loop.plan == "always"
 
 
 @node("replan", "ceo")
@@ -190,8 +208,12 @@ def restore(state: RunState, deps: Deps) -> dict[str, Any]:
 def deliver(state: RunState, deps: Deps) -> dict[str, Any]:
     status = state.get("status", "running")
     report = state.get("report")
+    selection = state.get("selection")
     if status == "running":
         status = "passed" if report and report["passed"] else "failed"
+        if selection is not None:  # the evidence loop: no tests at all is not a failure
+            clean = selection.get("clean") and (not report or report["passed"])
+            status = "passed" if clean else "failed"
     reason = state.get("reason") or _reason(status, state, deps)
     if state.get("spec") and state.get("mode", "new") == "new":
         _write_readme(state, deps, status, reason)
@@ -217,7 +239,11 @@ def _write_readme(state: RunState, deps: Deps, status: str, reason: str) -> None
         title=PurePosixPath(spec.files[0]).stem,
         spec=spec.model_dump(),
         files=state.get("files", []),
-        verdict="passed" if status == "passed" else f"not passing ({reason})",
+        verdict=(
+            ("passed" if status == "passed" else "not passing") + f" ({reason})"
+            if state.get("selection") is not None
+            else ("passed" if status == "passed" else f"not passing ({reason})")
+        ),
         acceptance=[
             ("met" if c["met"] else "not met") + (f": {c['evidence']}" if c["evidence"] else "")
             for c in checks
@@ -242,6 +268,25 @@ def _write_readme(state: RunState, deps: Deps, status: str, reason: str) -> None
     )
 
 
+def evidence_reason(status: str, sel: dict[str, Any], state: RunState) -> str:
+    """One line on what the evidence loop's choice rests on."""
+    n_examples = len(state.get("examples") or [])
+    pool = sel.get("pool", 1)
+    where = f"candidate {sel.get('chosen', 0)} of {pool}"
+    if status == "passed":
+        if sel.get("verdict") == "verified":
+            return f"verified: the request's {n_examples} example(s) and the tests pass ({where})"
+        if str(sel.get("verdict", "")).startswith("consensus"):
+            return (
+                f"{sel['verdict']}: {sel.get('agree')} of {pool} independent candidates "
+                "agree on every shared input, and the tests pass"
+            )
+        return "unverified: the tests pass, but no example or second candidate confirms it"
+    problems = sel.get("hard_evidence") or []
+    first = problems[0].splitlines()[0] if problems else "the tests fail"
+    return f"no candidate passes every check ({where}): {first}"[:400]
+
+
 def review_verdict(state: RunState) -> str:
     """One line: what the reviewers said, for the README and the result."""
     reviews = state.get("reviews") or {}
@@ -260,6 +305,9 @@ def review_verdict(state: RunState) -> str:
 
 def _reason(status: str, state: RunState, deps: Deps) -> str:
     report = state.get("report") or {}
+    selection = state.get("selection")
+    if selection is not None:
+        return evidence_reason(status, selection, state)
     if status == "passed":
         return "all tests pass in the sandbox"
     if state.get("same_failure", 0) >= deps.crew.bounds.same_failure:

@@ -17,20 +17,20 @@ from pydantic import BaseModel
 
 from devteam.agents.edits import apply_edit, extract_edits, strip_edits
 from devteam.agents.hygiene import ensure_test_imports
+from devteam.agents.replies import assign_paths, is_test_path, strip_dot
 from devteam.agents.state import RunState, Spec
 from devteam.config import Settings
 from devteam.errors import BudgetExceededError, ModelOutputError, PathEscapeError
 from devteam.events import EventBus, FilesWritten, Note, PhaseStarted
 from devteam.llm.budget import Budget
 from devteam.llm.client import ChatModel, ChatReply, ask_structured
-from devteam.llm.parsing import FileBlock, extract_files
+from devteam.llm.parsing import extract_files
 from devteam.roles import Role, load_role, load_role_file
 from devteam.sandbox.base import Sandbox
 from devteam.teams import RoleKind, TeamConfig, load_team
 from devteam.workspace import Workspace, provenance
 
 T = TypeVar("T", bound=BaseModel)
-_NON_CODE_LANGS = {"bash", "sh", "shell", "console", "text", "txt", "plaintext", "output", "diff"}
 
 
 @dataclass
@@ -76,6 +76,7 @@ class Deps:
         max_tokens: int | None = None,
         stop: list[str] | None = None,
         reminder: str | None = None,
+        seed: int | None = None,
         **variables: Any,
     ) -> ChatReply:
         """One model call as role ``name`` with the role's own sampling settings."""
@@ -88,6 +89,7 @@ class Deps:
             temperature=temperature
             if temperature is not None
             else (conf.temperature if conf else None),
+            seed=seed,
         )
 
     def ask_for(
@@ -152,42 +154,6 @@ def modules_of(spec: Spec) -> list[str]:
     return [PurePosixPath(f).with_suffix("").as_posix().replace("/", ".") for f in spec.files]
 
 
-def is_test_path(path: str) -> bool:
-    name = PurePosixPath(path).name
-    return name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
-
-
-def strip_dot(path: str) -> str:
-    """``./a.py`` -> ``a.py``; anything else (``../a.py`` included) unchanged."""
-    while path.startswith("./"):
-        path = path[2:]
-    return path
-
-
-def assign_paths(
-    blocks: list[FileBlock], source_files: list[str], test_file: str
-) -> dict[str, str]:
-    """Give every code block a path: its own name, else the test file or the next source file."""
-    out: dict[str, str] = {}
-    pending = list(source_files)
-    for block in blocks:
-        path = strip_dot(block.path) if block.path else None
-        if path is None:
-            if block.language in _NON_CODE_LANGS:
-                continue
-            looks_like_test = "def test_" in block.content or "import pytest" in block.content
-            if looks_like_test and test_file not in out:
-                path = test_file
-            elif pending:
-                path = pending[0]
-            else:
-                continue
-        if path in pending:
-            pending.remove(path)
-        out[path] = block.content
-    return out
-
-
 def holds_files(text: str) -> bool:
     """Whether a reply holds any file or edit block at all (before paths are checked)."""
     return bool(extract_edits(text) or extract_files(strip_edits(text)))
@@ -225,7 +191,9 @@ def files_from_reply(
             )
             continue
         out[path] = changed
-    for path, content in assign_paths(extract_files(strip_edits(text)), sources, test_file).items():
+    for path, content in assign_paths(
+        extract_files(strip_edits(text)), sources, test_file, keep_unsafe=True
+    ).items():
         if _permitted(path, deps, allowed):
             out[path] = content
     for path in [p for p in out if is_test_path(p) and p.endswith(".py")]:

@@ -20,7 +20,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
-from devteam.agents import ceo, coder, gates, runner, tester
+from devteam.agents import candidates, ceo, coder, gates, runner, tester
 from devteam.agents.common import Deps, NodeFn
 from devteam.agents.reviewer import make_review
 from devteam.agents.state import InputState, RunState
@@ -56,22 +56,43 @@ class Router:
 
     # -- targets -----------------------------------------------------------------------
     @property
+    def evidence(self) -> bool:
+        return self.deps.crew.loop.kind == "evidence"
+
+    def uses_evidence(self, state: RunState) -> bool:
+        """The evidence loop runs on new projects; a repository's own tests use the other."""
+        return self.evidence and state.get("mode", "new") == "new"
+
+    def first_work_for(self, state: RunState) -> str:
+        if self.uses_evidence(state):
+            return "draft"
+        return self.first_work
+
+    @property
     def first_work(self) -> str:
         return "write_tests" if self.has_tester else "code"
+
+    def review_on(self, state: RunState) -> bool:
+        if not self.uses_evidence(state):
+            return True
+        mode = self.deps.crew.loop.review
+        return mode == "always" or (mode == "auto" and candidates.multi_file(state["task"]))
 
     def after_tests_pass(self, source: str, state: RunState) -> str:
         revisions = state.get("revisions", 0)
         reviewed_once = bool(state.get("reviews"))
         if (
             self.reviewers
+            and self.review_on(state)
             and not state.get("reviewed", False)
             and (revisions < self.bounds.review_rounds or not reviewed_once)
         ):
             return self.decide(source, f"review_{self.reviewers[0]}", "tests pass; to review")
-        return self.to_acceptance(source, "tests pass")
+        return self.to_acceptance(source, "tests pass", state)
 
-    def to_acceptance(self, source: str, why: str) -> str:
-        if self.has_ceo:
+    def to_acceptance(self, source: str, why: str, state: RunState | None = None) -> str:
+        planned = state is None or not self.uses_evidence(state) or state.get("planned")
+        if self.has_ceo and planned:
             return self.decide(source, "accept", f"{why}; CEO acceptance check")
         return self.to_delivery(source, why)
 
@@ -89,13 +110,15 @@ class Router:
             return self.decide("plan", "clarify", "the CEO has questions for the user")
         if gates.approve_spec and state.get("spec_rounds", 0) <= 3:
             return self.decide("plan", "approve_spec", "spec ready; waiting for approval")
-        return self.decide("plan", self.first_work, "spec ready")
+        return self.decide("plan", self.first_work_for(state), "spec ready")
 
     def after_spec_gate(self, state: RunState) -> str:
         if self.stopped(state):
             return self._stop("approve_spec", state, "approval")
         if state.get("spec_approved"):
-            return self.decide("approve_spec", self.first_work, "the user approved the spec")
+            return self.decide(
+                "approve_spec", self.first_work_for(state), "the user approved the spec"
+            )
         return self.decide("approve_spec", "plan", "the user asked for changes to the spec")
 
     def after_work(self, source: str, target: str, state: RunState) -> str:
@@ -126,6 +149,52 @@ class Router:
             return self.decide("test", "triage", f"tests fail; triage (attempt {attempts + 1})")
         return self.decide("test", "fix", f"tests fail; fix attempt {attempts + 1}")
 
+    # -- the evidence loop ---------------------------------------------------------------
+    def after_draft(self, state: RunState) -> str:
+        if self.stopped(state):
+            return self._stop("draft", state, "candidate 0")
+        if self.has_tester:
+            return self.decide("draft", "write_properties", "candidate 0 written; to the tester")
+        return self.decide("draft", "check", "candidate 0 written; run it")
+
+    def after_properties(self, state: RunState) -> str:
+        if self.stopped(state):
+            return self._stop("write_properties", state, "the tests")
+        return self.decide("write_properties", "check", "tests written; run the candidates")
+
+    def after_candidates(self, source: str, state: RunState) -> str:
+        if self.stopped(state):
+            return self._stop(source, state, source)
+        return self.decide(source, "check", "new candidate(s); run them")
+
+    def after_check(self, state: RunState) -> str:
+        """Spend more only where the evidence is missing or against."""
+        if self.stopped(state):
+            return self._stop("check", state, "the check")
+        sel = state.get("selection") or {}
+        loop = self.deps.crew.loop
+        rounds, repairs = state.get("sample_rounds", 0), state.get("repairs", 0)
+        can_sample = loop.samples > 0 and rounds < loop.sample_rounds
+        if sel.get("tests_broken") and self.has_tester and state.get("tests_rewrites", 0) < 1:
+            return self.decide("check", "write_properties", sel["tests_broken"])
+        if sel.get("clean"):
+            if state.get("examples") or rounds or sel.get("pool", 1) > 1 or not can_sample:
+                return self.after_tests_pass("check", state)
+            return self.decide(
+                "check",
+                "sample",
+                "no example in the request to verify against: "
+                "sample more candidates and compare them",
+            )
+        hard = bool(sel.get("hard_evidence"))
+        if hard and sel.get("crashed") and repairs == 0 and rounds == 0 and loop.repairs:
+            return self.decide("check", "repair", "candidate 0 crashes: one targeted repair")
+        if can_sample:
+            return self.decide("check", "sample", "the evidence is against: sample more")
+        if hard and repairs < loop.repairs:
+            return self.decide("check", "repair", f"repair on hard evidence ({repairs + 1})")
+        return self.to_acceptance("check", "the best candidate found is chosen", state)
+
     def after_triage(self, state: RunState) -> str:
         if self.stopped(state):
             return self._stop("triage", state, "triage")
@@ -141,13 +210,14 @@ class Router:
             return self.decide(source, f"review_{self.reviewers[index + 1]}", "next reviewer")
         wanted = [r for r in (state.get("reviews") or {}).values() if not r.get("approved")]
         if not wanted:
-            return self.to_acceptance(source, "review approved")
+            return self.to_acceptance(source, "review approved", state)
         if state.get("revisions", 0) < self.bounds.review_rounds:
-            return self.decide(source, "revise", "the review asks for changes")
-        return self.to_acceptance(source, "review rounds used up; changes not made")
+            target = "revise_candidate" if self.uses_evidence(state) else "revise"
+            return self.decide(source, target, "the review asks for changes")
+        return self.to_acceptance(source, "review rounds used up; changes not made", state)
 
     def after_restore(self, state: RunState) -> str:
-        return self.to_acceptance("restore", "restored the last passing version")
+        return self.to_acceptance("restore", "restored the last passing version", state)
 
     def after_accept(self, state: RunState) -> str:
         if self.stopped(state):
@@ -157,7 +227,8 @@ class Router:
     def after_delivery_gate(self, state: RunState) -> str:
         if self.stopped(state) or state.get("delivery_approved"):
             return self.decide("approve_delivery", "deliver", state.get("reason", "approved"))
-        return self.decide("approve_delivery", "revise", "the user asked for changes")
+        target = "revise_candidate" if self.uses_evidence(state) else "revise"
+        return self.decide("approve_delivery", target, "the user asked for changes")
 
 
 def build_graph(
@@ -197,6 +268,23 @@ def build_graph(
     for i, name in enumerate(r.reviewers):
         add(f"review_{name}", make_review(name, first=i == 0))
         g.add_conditional_edges(f"review_{name}", lambda s, i=i: r.after_review(i, s))
+    if r.evidence:
+        add("draft", candidates.draft)
+        add("check", candidates.check)
+        add("sample", candidates.sample)
+        add("repair", candidates.repair)
+        g.add_conditional_edges("draft", r.after_draft)
+        g.add_conditional_edges("check", r.after_check)
+        g.add_conditional_edges("sample", lambda s: r.after_candidates("sample", s))
+        g.add_conditional_edges("repair", lambda s: r.after_candidates("repair", s))
+        if r.has_tester:
+            add("write_properties", candidates.write_properties)
+            g.add_conditional_edges("write_properties", r.after_properties)
+        if r.reviewers or team.gates.approve_delivery:
+            add("revise_candidate", candidates.revise)
+            g.add_conditional_edges(
+                "revise_candidate", lambda s: r.after_candidates("revise_candidate", s)
+            )
     add("restore", ceo.restore)
     g.add_conditional_edges("restore", r.after_restore)
     if team.gates.clarify:

@@ -7,13 +7,12 @@ import re
 from typing import Any
 
 from devteam.agents.common import Deps, node
+from devteam.agents.replies import clip_output
 from devteam.agents.state import RunState, TestReport
 from devteam.events import SandboxRun
 from devteam.sandbox.base import ExecResult
 
 PYTEST = ["python3", "-m", "pytest", "-q", "-rfE", "--tb=short", "-p", "no:cacheprovider"]
-FEEDBACK_HEAD = 600
-FEEDBACK_TAIL = 2400
 
 
 @node("test", "sandbox")
@@ -47,14 +46,9 @@ def run_tests(state: RunState, deps: Deps) -> dict[str, Any]:
 
 
 def to_report(result: ExecResult) -> TestReport:
-    output = (result.stdout + ("\n" + result.stderr if result.stderr.strip() else "")).strip()
+    output = clip_output(result.stdout, result.stderr)
     if result.exit_code == 5:
         output += "\nNo tests were collected: write pytest tests in files named tests/test_*.py."
-    if len(output) > FEEDBACK_HEAD + FEEDBACK_TAIL:
-        cut = len(output) - FEEDBACK_HEAD - FEEDBACK_TAIL
-        output = (
-            f"{output[:FEEDBACK_HEAD]}\n[... {cut} characters cut ...]\n{output[-FEEDBACK_TAIL:]}"
-        )
     if result.timed_out:
         output += "\nThe test run was killed: it ran past the time limit (an endless loop?)."
     if result.oom_killed:

@@ -101,6 +101,20 @@ class RunState(InputState, total=False):
     reviewed: bool
     delivery_approved: bool
     spec_approved: bool
+    # the evidence loop (teams with loop.kind = evidence)
+    planned: bool  # the CEO wrote the spec (else it was taken from the request)
+    examples: list[dict[str, Any]]  # trusted examples taken from the request
+    names: list[str]  # what the request asks to be defined
+    signatures: dict[str, list[str]]  # parameters the request gives them
+    tester_tests: dict[str, str]  # the tester's files as written (before suspect marks)
+    candidates: list[dict[str, Any]]  # Candidate: id, origin, files, parent
+    evidence: dict[str, dict[str, Any]]  # candidate id -> Evidence
+    evidence_key: str  # what the evidence was gathered against (tests + probes)
+    selection: dict[str, Any]  # Selection: the choice, the verdict and why
+    sample_rounds: int
+    repairs: int
+    tests_rewrites: int
+    verdict: str
     status: RunStatus
     reason: str
     phase: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 from devteam.config import BudgetSettings
@@ -25,6 +26,7 @@ class Budget:
         self.completion_tokens = completion_tokens
         self.steps = steps
         self._elapsed_before = elapsed_s
+        self._lock = threading.Lock()
         self._started = time.monotonic()
 
     @property
@@ -65,8 +67,9 @@ class Budget:
         return max(1, min(max_tokens, self.remaining_tokens))
 
     def charge(self, prompt_tokens: int, completion_tokens: int) -> None:
-        self.prompt_tokens += prompt_tokens
-        self.completion_tokens += completion_tokens
+        with self._lock:  # sampled candidates are charged from several threads
+            self.prompt_tokens += prompt_tokens
+            self.completion_tokens += completion_tokens
 
     def step(self) -> None:
         self.steps += 1

@@ -85,6 +85,7 @@ class ChatModel(Protocol):
         schema: type[BaseModel] | None = None,
         temperature: float | None = None,
         stop: list[str] | None = None,
+        seed: int | None = None,
     ) -> ChatReply: ...
 
 
@@ -143,8 +144,12 @@ class ChatClient:
         schema: type[BaseModel] | None = None,
         temperature: float | None = None,
         stop: list[str] | None = None,
+        seed: int | None = None,
     ) -> ChatReply:
+        """One chat completion. ``seed`` overrides the client's (distinct samples need
+        distinct seeds on servers that honour them)."""
         self.budget.check()
+        seed = self.seed if seed is None else seed
         limit = self.budget.cap_completion(max_tokens or self.max_tokens)
         while True:
             response_format = self._response_format(schema)
@@ -158,7 +163,7 @@ class ChatClient:
                     messages=messages,
                     temperature=self.temperature if temperature is None else temperature,
                     max_tokens=limit,
-                    **({"seed": self.seed} if self.seed is not None else {}),
+                    **({"seed": seed} if seed is not None else {}),
                     **({"stop": stop[:4]} if stop else {}),
                     **({"response_format": response_format} if response_format else {}),
                 )

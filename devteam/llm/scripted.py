@@ -58,6 +58,7 @@ class ScriptedModel:
         self.events = events or EventBus()
         self.calls: list[tuple[str, Messages]] = []
         self.temperatures: list[float | None] = []
+        self.seeds: list[int | None] = []
         self.stops: list[list[str]] = []
 
     def bind(self, budget: Budget, events: EventBus) -> None:
@@ -72,11 +73,13 @@ class ScriptedModel:
         schema: type[BaseModel] | None = None,
         temperature: float | None = None,
         stop: list[str] | None = None,
+        seed: int | None = None,
     ) -> ChatReply:
         if self.budget is not None:
             self.budget.check()
         self.calls.append((role, messages))
         self.temperatures.append(temperature)
+        self.seeds.append(seed)
         if self._responder is not None:
             text = self._responder(role, messages)
         elif self._replies:

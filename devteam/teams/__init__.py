@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from devteam.errors import ConfigError
 
 RoleKind = Literal["ceo", "coder", "tester", "reviewer"]
-BUILTIN_TEAMS = ("default", "solo")
+BUILTIN_TEAMS = ("default", "classic", "solo")
 
 
 class _Strict(BaseModel):
@@ -47,6 +47,31 @@ class Bounds(_Strict):
     replans: int = Field(1, ge=0, le=5, description="fresh starts from a new spec when stuck")
 
 
+class Loop(_Strict):
+    """How the team gets to working code.
+
+    ``evidence`` (the default team): candidate 0 is one call on the request as it stands;
+    every candidate is run before any model judges it (imports, the request's own
+    examples, the tester's property tests, shared inputs); more candidates are sampled and
+    chosen by agreement when the evidence is missing or against, and repairs happen only on
+    hard evidence. ``repair``: the classic write -> test -> triage -> fix loop (always used
+    on an existing repository, where the repository's own tests are the evidence).
+    """
+
+    kind: Literal["evidence", "repair"] = "repair"
+    samples: int = Field(4, ge=0, le=16, description="candidates drawn per resample round")
+    sample_rounds: int = Field(2, ge=0, le=5, description="resample rounds at most")
+    sample_temperature: float = Field(0.8, ge=0, le=2)
+    parallel: int = Field(4, ge=1, le=16, description="sampling requests in flight at once")
+    repairs: int = Field(2, ge=0, le=5, description="repairs on hard evidence at most")
+    plan: Literal["auto", "always", "never"] = Field(
+        "auto", description="the CEO's spec: auto = only for requests naming 2+ source files"
+    )
+    review: Literal["auto", "always", "never"] = Field(
+        "auto", description="the reviewers: auto = only for requests naming 2+ source files"
+    )
+
+
 class Gates(_Strict):
     """Human gates (LangGraph interrupts). All off by default, for unattended runs."""
 
@@ -60,6 +85,7 @@ class TeamConfig(_Strict):
     description: str = ""
     roles: dict[str, RoleConfig]
     bounds: Bounds = Bounds()
+    loop: Loop = Loop()
     gates: Gates = Gates()
     source: Path | None = Field(None, exclude=True)
 

@@ -58,7 +58,7 @@ def test_an_unknown_team_or_gate_is_one_sentence(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(cli.app, ["run", "x", "--team", "dream"])
-    assert result.exit_code == 1 and "built-in team (default, solo)" in result.output
+    assert result.exit_code == 1 and "built-in team (default, classic, solo)" in result.output
     result = CliRunner().invoke(cli.app, ["run", "x", "--gate", "lunch"])
     assert result.exit_code == 1 and "use clarify, spec or delivery" in result.output
 
@@ -76,7 +76,9 @@ def test_a_gate_waits_with_exit_3_and_resume_answer_goes_on(
     monkeypatch.setattr("devteam.team.Team._open_sandbox", lambda *a: _ctx(FakeSandbox([passed()])))
     monkeypatch.setattr("devteam.team.Team._open_model", lambda *a: _ctx(model))
     runner = CliRunner()
-    first = runner.invoke(cli.app, ["run", "Write m.py with add(a, b)", "--gate", "spec"])
+    first = runner.invoke(
+        cli.app, ["run", "Write m.py with add(a, b)", "--gate", "spec", "--team", "classic"]
+    )
     assert first.exit_code == 3, first.output
     assert "waiting at the approve_spec gate" in first.output and "--answer" in first.output
     run_id = Path(first.stdout.strip().splitlines()[-1]).name

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel
 
-from devteam.agents.common import assign_paths
+from devteam.agents.replies import assign_paths
 from devteam.llm.parsing import extract_files, extract_json, parse_model
 
 
@@ -66,7 +66,10 @@ def test_unnamed_blocks_go_to_the_test_file_and_the_spec_files() -> None:
 
 def test_escaping_names_are_kept_as_written_so_the_workspace_can_refuse_them() -> None:
     blocks = extract_files("FILE: ../../etc/x.py\n```python\nX = 1\n```\n")
-    assert assign_paths(blocks, ["m.py"], "tests/test_m.py") == {"../../etc/x.py": "X = 1\n"}
+    assert assign_paths(blocks, ["m.py"], "tests/test_m.py", keep_unsafe=True) == {
+        "../../etc/x.py": "X = 1\n"
+    }
+    assert assign_paths(blocks, ["m.py"], "tests/test_m.py") == {}
 
 
 def test_an_unclosed_fence_ends_at_the_next_file_line() -> None:

@@ -56,7 +56,7 @@ def settings(tmp_path: Path, **budget: Any) -> Settings:
     )
 
 
-def make(tmp_path: Path, script: dict[str, Any], results: list, team: Any = "default", **kw: Any):  # type: ignore[no-untyped-def]
+def make(tmp_path: Path, script: dict[str, Any], results: list, team: Any = "classic", **kw: Any):  # type: ignore[no-untyped-def]
     model = ScriptedModel(by_role(script))
     sandbox = FakeSandbox(results)
     budget = kw.pop("budget", {})
@@ -75,7 +75,7 @@ def prompt(model: ScriptedModel, i: int) -> str:
     return str(model.calls[i][1][-1]["content"])
 
 
-def test_default_team_plans_tests_codes_reviews_and_accepts(tmp_path: Path) -> None:
+def test_classic_team_plans_tests_codes_reviews_and_accepts(tmp_path: Path) -> None:
     script = {"ceo": [SPEC, ACCEPT], "tester": [TESTS], "coder": [CODE], "reviewer": [APPROVE]}
     team, model = make(tmp_path, script, [passed()])
     result = team.run(TASK, run_id="r1")
@@ -91,7 +91,7 @@ def test_default_team_plans_tests_codes_reviews_and_accepts(tmp_path: Path) -> N
     assert origins["tests/test_m.py"]["role"] == "tester"
     assert origins["m.py"]["template"] == "coder.write"
     readme = (result.workspace / "README.md").read_text()
-    assert "Review: reviewer approved" in readme and "team `default`" in readme
+    assert "Review: reviewer approved" in readme and "team `classic`" in readme
 
 
 def test_the_coder_cannot_rewrite_the_testers_tests(tmp_path: Path) -> None:

@@ -98,7 +98,7 @@ def test_bad_team_files_get_one_clear_sentence(tmp_path: Path, text: str, messag
 
 
 def test_an_unknown_team_name_says_what_is_accepted() -> None:
-    with pytest.raises(ConfigError, match=r"built-in team \(default, solo\)"):
+    with pytest.raises(ConfigError, match=r"built-in team \(default, classic, solo\)"):
         load_team("dream-team")
 
 

@@ -1,0 +1,233 @@
+"""Choosing among candidates by what running them showed (no model has a say here).
+
+Evidence per candidate (from ``check_script``): does it import, are the requested names
+there, which trusted examples (the request's own) pass, what it returns on the shared
+probe inputs, which of the tester's tests pass. Choice, in order of trust:
+
+1. it imports and has every requested name;
+2. more trusted examples pass;
+3. no crash (NameError and kin) on the shared inputs;
+4. dual agreement (CodeT): the number of independent candidates that return the same on
+   every shared input, times one plus the tester's tests passed. A tester's test that no
+   candidate passes is suspect and loses its vote;
+5. candidate 0 (the one-call answer) keeps its place unless a challenger is strictly better.
+
+A repair or revision only counts when it passes everything its parent passed and more.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+#: Exceptions that are a bug in the code whatever the input (never a deliberate "bad input").
+CRASH_ERRORS = (
+    "NameError",
+    "UnboundLocalError",
+    "AttributeError",
+    "ImportError",
+    "ModuleNotFoundError",
+    "SyntaxError",
+    "RecursionError",
+    "CallTimeout",
+)
+
+Origin = Literal["draft", "sample", "repair", "revise"]
+
+
+class Candidate(BaseModel):
+    """One complete answer: its files and where it came from."""
+
+    id: int
+    origin: Origin
+    files: dict[str, str]
+    parent: int | None = None
+    temperature: float | None = None
+
+
+class Evidence(BaseModel):
+    """What running one candidate showed."""
+
+    imports: dict[str, str | None] = Field(default_factory=dict)
+    missing: list[str] = Field(default_factory=list)
+    signatures: list[str] = Field(default_factory=list)
+    examples: list[dict[str, Any]] = Field(default_factory=list)
+    probes: dict[str, str] = Field(default_factory=dict)
+    crashes: dict[str, str] = Field(default_factory=dict)
+    tests: dict[str, Any] = Field(default_factory=dict)
+    harness_error: str = ""
+
+    @property
+    def smoke_ok(self) -> bool:
+        return (
+            not self.harness_error
+            and not any(self.imports.values())
+            and not self.missing
+            and not self.signatures
+        )
+
+    @property
+    def examples_passed(self) -> int:
+        return sum(1 for e in self.examples if e.get("ok"))
+
+    @property
+    def tests_passed(self) -> set[str]:
+        return set(self.tests.get("passed") or [])
+
+    @property
+    def tests_failed(self) -> dict[str, str]:
+        return dict(self.tests.get("failed") or {})
+
+    def passed_set(self, suspect: set[str]) -> set[str]:
+        """Everything this candidate passes: examples by call, trusted tests by id."""
+        ex = {f"example:{e['call']}" for e in self.examples if e.get("ok")}
+        return ex | (self.tests_passed - suspect)
+
+
+class Selection(BaseModel):
+    """The choice and why; kept in the run's state and shown in the result."""
+
+    chosen: int
+    clean: bool
+    verdict: str
+    score: list[int] = Field(default_factory=list)
+    agree: int = 1
+    pool: int = 1
+    suspect_tests: list[str] = Field(default_factory=list)
+    hard_evidence: list[str] = Field(default_factory=list)
+    crashed: bool = False
+    tests_broken: str = ""
+    rejected: list[int] = Field(default_factory=list)
+
+
+def _independent(c: Candidate) -> bool:
+    return c.origin in ("draft", "sample")
+
+
+def suspect_tests(evidence: dict[int, Evidence], candidates: list[Candidate]) -> set[str]:
+    """Tests that no working candidate passes, once there are two or more to ask."""
+    working = [evidence[c.id] for c in candidates if c.id in evidence and evidence[c.id].smoke_ok]
+    if sum(1 for c in candidates if _independent(c) and c.id in evidence) < 2 or not working:
+        return set()
+    seen: set[str] = set()
+    for ev in working:
+        seen |= set(ev.tests_failed) | ev.tests_passed
+    passed_by_any: set[str] = set().union(*(ev.tests_passed for ev in working))
+    return seen - passed_by_any
+
+
+def tests_broken(evidence: dict[int, Evidence]) -> str:
+    """Why the tester's tests could not run at all for a candidate that imports, if so."""
+    for ev in evidence.values():
+        if not ev.smoke_ok:
+            continue
+        tests = ev.tests
+        code = tests.get("exit_code")
+        if code == 5:
+            return "no tests were collected from the tester's file"
+        if code in (2, 3, 4) and tests.get("errors") and not tests.get("passed"):
+            return "the tester's test file does not run: " + "; ".join(tests["errors"])[:600]
+        return ""
+    return ""
+
+
+def hard_evidence(ev: Evidence, suspect: set[str], *, limit: int = 4) -> list[str]:
+    """What is provably wrong with a candidate, in words a coder can act on."""
+    out: list[str] = [f"importing {m} fails:\n{t}" for m, t in ev.imports.items() if t]
+    out += [f"the request asks for `{name}`, which is not defined" for name in ev.missing]
+    out += ev.signatures
+    if ev.harness_error:
+        out.append(ev.harness_error)
+    for e in ev.examples:
+        if e.get("ok"):
+            continue
+        if "error" in e:
+            out.append(
+                f"`{e['call']}` raises {e['error']}; the request says it returns "
+                f"{e['expected']}.\n{e.get('trace', '')}".strip()
+            )
+        else:
+            out.append(f"`{e['call']}` returns {e.get('got')}; the request says {e['expected']}.")
+    for probe, trace in ev.crashes.items():
+        out.append(f"`{probe}` crashes:\n{trace}")
+    for test, detail in ev.tests_failed.items():
+        if test not in suspect:
+            out.append(f"test {test} fails:\n{detail[-800:]}")
+    return out[:limit]
+
+
+def choose(
+    candidates: list[Candidate], evidence: dict[int, Evidence], has_examples: bool
+) -> Selection:
+    """The best candidate by execution evidence (see the module's docstring)."""
+    known = [c for c in candidates if c.id in evidence]
+    suspect = suspect_tests(evidence, known)
+    by_id = {c.id: c for c in known}
+    rejected: list[int] = []
+    for c in known:
+        if c.parent is not None and c.parent in evidence:
+            mine = evidence[c.id].passed_set(suspect)
+            parent = evidence[c.parent].passed_set(suspect)
+            # a repair must pass strictly more; a revision (review) must only break nothing
+            better = mine >= parent if c.origin == "revise" else mine > parent
+            broke = evidence[c.parent].smoke_ok and not evidence[c.id].smoke_ok
+            if not better or broke:
+                rejected.append(c.id)
+    eligible = [c for c in known if c.id not in rejected]
+    signatures: dict[int, tuple[tuple[str, str], ...]] = {
+        c.id: tuple(sorted(evidence[c.id].probes.items())) for c in eligible
+    }
+    independents = [c for c in eligible if _independent(c)]
+
+    def agreement(c: Candidate) -> int:
+        if not signatures[c.id]:
+            return 1
+        return max(1, sum(1 for o in independents if signatures[o.id] == signatures[c.id]))
+
+    def score(c: Candidate) -> tuple[int, ...]:
+        ev = evidence[c.id]
+        tests = len(ev.tests_passed - suspect)
+        return (
+            int(ev.smoke_ok),
+            ev.examples_passed,
+            int(not ev.crashes),
+            agreement(c) * (1 + tests),
+        )
+
+    first = next((c for c in eligible if c.origin == "draft"), eligible[0] if eligible else None)
+    if first is None:
+        raise ValueError("no candidate has been checked")
+    best = first
+    for c in eligible:
+        if score(c) > score(best):
+            best = c
+    # a revision the reviewers asked for replaces its parent when it breaks nothing
+    for c in eligible:
+        if c.origin == "revise" and c.parent == best.id and score(c) >= score(best):
+            best = c
+    ev = evidence[best.id]
+    failing = [t for t in ev.tests_failed if t not in suspect]
+    all_examples = ev.examples_passed == len(ev.examples)
+    clean = ev.smoke_ok and all_examples and not ev.crashes and not failing
+    agree = agreement(best) if signatures.get(best.id) else 1
+    pool = len(independents)
+    if has_examples and clean:
+        verdict = "verified"
+    elif pool >= 2 and agree >= 2 and ev.smoke_ok and not ev.crashes:
+        verdict = f"consensus {agree}/{pool}"
+    else:
+        verdict = "unverified"
+    return Selection(
+        chosen=by_id[best.id].id,
+        clean=clean,
+        verdict=verdict,
+        score=list(score(best)),
+        agree=agree,
+        pool=pool,
+        suspect_tests=sorted(suspect),
+        hard_evidence=hard_evidence(ev, suspect),
+        crashed=bool(ev.crashes) or not ev.smoke_ok or any("error" in e for e in ev.examples),
+        tests_broken=tests_broken(evidence),
+        rejected=rejected,
+    )
