@@ -274,7 +274,12 @@ def check(state: RunState, deps: Deps) -> dict[str, Any]:
     todo = [c for c in candidates if c.id not in evidence]
     if todo:
         evidence.update(_run_candidates(todo, plan, tests, deps))
-    selection = choose(candidates, evidence, has_examples=bool(examples))
+    selection = choose(
+        candidates,
+        evidence,
+        has_examples=bool(examples),
+        tester_files=sorted(state.get("tester_tests") or {}),
+    )
     chosen = next(c for c in candidates if c.id == selection.chosen)
     _emit_selection(candidates, evidence, selection, deps)
     update = _install(chosen, selection, state, deps)

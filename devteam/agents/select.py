@@ -117,17 +117,22 @@ def suspect_tests(evidence: dict[int, Evidence], candidates: list[Candidate]) ->
     return seen - passed_by_any
 
 
-def tests_broken(evidence: dict[int, Evidence]) -> str:
+def tests_broken(evidence: dict[int, Evidence], tester_files: list[str]) -> str:
     """Why the tester's tests could not run at all for a candidate that imports, if so."""
+    if not tester_files:
+        return ""
     for ev in evidence.values():
         if not ev.smoke_ok:
             continue
         tests = ev.tests
-        code = tests.get("exit_code")
-        if code == 5:
+        ran = [*tests.get("passed", []), *tests.get("failed", {})]
+        errors = [
+            e for e in tests.get("errors", []) if e.split("::")[0].split(":")[0] in tester_files
+        ]
+        if errors:
+            return "the tester's test file does not run: " + "; ".join(errors)[:600]
+        if not any(node.split("::")[0] in tester_files for node in ran):
             return "no tests were collected from the tester's file"
-        if code in (2, 3, 4) and tests.get("errors") and not tests.get("passed"):
-            return "the tester's test file does not run: " + "; ".join(tests["errors"])[:600]
         return ""
     return ""
 
@@ -158,7 +163,10 @@ def hard_evidence(ev: Evidence, suspect: set[str], *, limit: int = 4) -> list[st
 
 
 def choose(
-    candidates: list[Candidate], evidence: dict[int, Evidence], has_examples: bool
+    candidates: list[Candidate],
+    evidence: dict[int, Evidence],
+    has_examples: bool,
+    tester_files: list[str] | None = None,
 ) -> Selection:
     """The best candidate by execution evidence (see the module's docstring)."""
     known = [c for c in candidates if c.id in evidence]
@@ -214,7 +222,7 @@ def choose(
     pool = len(independents)
     if has_examples and clean:
         verdict = "verified"
-    elif pool >= 2 and agree >= 2 and ev.smoke_ok and not ev.crashes:
+    elif pool >= 2 and agree >= 2 and ev.smoke_ok and not ev.crashes and all_examples:
         verdict = f"consensus {agree}/{pool}"
     else:
         verdict = "unverified"
@@ -228,6 +236,6 @@ def choose(
         suspect_tests=sorted(suspect),
         hard_evidence=hard_evidence(ev, suspect),
         crashed=bool(ev.crashes) or not ev.smoke_ok or any("error" in e for e in ev.examples),
-        tests_broken=tests_broken(evidence),
+        tests_broken=tests_broken(evidence, tester_files or []),
         rejected=rejected,
     )

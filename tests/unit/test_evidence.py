@@ -1,0 +1,221 @@
+"""The evidence loop with a scripted model and real execution (the local backend: each
+candidate really runs, with python3 and pytest, in a temporary folder)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devteam.config import SandboxSettings, Settings
+from devteam.events import read_audit_log
+from devteam.llm.scripted import ScriptedModel, by_role
+from devteam.sandbox.local import LocalSandbox
+from devteam.team import Team
+
+TASK = '''Write a Python module solution.py that defines the function `add` below.
+
+```python
+def add(a, b):
+    """Return the sum of a and b.
+    >>> add(2, 3)
+    5
+    add(-1, 1) == 0
+    """
+```
+'''
+NO_EXAMPLES = "Write a Python module solution.py with a function `add(a, b)` returning a + b."
+
+
+def code(body: str) -> str:
+    return f"FILE: solution.py\n```python\ndef add(a, b):\n    {body}\n```\n"
+
+
+RIGHT = code("return a + b")
+WRONG = code("return a - b")
+CRASH = code("return total + a + b")  # NameError
+TESTS = """FILE: tests/test_solution.py
+```python
+from solution import add
+
+
+def test_commutes():
+    assert add(4, 7) == add(7, 4)
+
+
+def test_zero_is_neutral():
+    assert add(9, 0) == 9
+```
+"""
+WRONG_TEST = """FILE: tests/test_solution.py
+```python
+from solution import add
+
+
+def test_commutes():
+    assert add(4, 7) == add(7, 4)
+
+
+def test_hand_computed():
+    assert add(2, 2) == 5
+```
+"""
+EMPTY_TESTS = "FILE: tests/test_solution.py\n```python\nfrom solution import add\n```\n"
+
+
+def run(tmp_path: Path, task: str, script: dict[str, Any], **loop: Any):  # type: ignore[no-untyped-def]
+    from devteam.teams import load_team
+
+    team = load_team("default")
+    if loop:
+        team = team.model_copy(update={"loop": team.loop.model_copy(update=loop)})
+    sb_settings = SandboxSettings(
+        backend="local",
+        env={"PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"},
+    )
+    model = ScriptedModel(by_role(script))
+    with LocalSandbox(sb_settings) as sandbox:
+        result = Team(
+            Settings(workspace_root=tmp_path / "ws", state_dir=tmp_path / "state"),
+            team=team,
+            model=model,
+            sandbox=sandbox,
+        ).run(task, run_id="e1")
+    return result, model
+
+
+def roles(model: ScriptedModel) -> list[str]:
+    return [role for role, _ in model.calls]
+
+
+def events(result: Any, kind: str) -> list[Any]:
+    return [e for e in read_audit_log(result.audit_log) if e.kind == kind]
+
+
+def test_candidate_0_that_passes_the_requests_examples_costs_two_calls(tmp_path: Path) -> None:
+    result, model = run(tmp_path, TASK, {"coder": [RIGHT], "tester": [TESTS]})
+    assert result.status == "passed" and result.verdict == "verified"
+    assert roles(model) == ["coder", "tester"]  # no plan, no review, no sampling
+    examples = (result.workspace / "tests/test_examples.py").read_text()
+    assert "add(2, 3)" in examples and "add(-1, 1)" in examples
+    assert result.tests_passed is True
+    readme = (result.workspace / "README.md").read_text()
+    assert "verified" in readme
+
+
+def test_a_crash_is_repaired_from_its_trace(tmp_path: Path) -> None:
+    result, model = run(tmp_path, TASK, {"coder": [CRASH, RIGHT], "tester": [TESTS]})
+    assert result.status == "passed" and result.verdict == "verified"
+    assert roles(model) == ["coder", "tester", "coder"]
+    repair_prompt = str(model.calls[2][1][-1]["content"])
+    assert "NameError" in repair_prompt and "add(2, 3)" in repair_prompt
+    assert "return a + b" in (result.workspace / "solution.py").read_text()
+
+
+def test_a_failed_example_resamples_and_the_right_candidate_wins(tmp_path: Path) -> None:
+    coder = [WRONG, WRONG, RIGHT, WRONG, WRONG]
+    result, model = run(tmp_path, TASK, {"coder": coder, "tester": [TESTS]}, parallel=1)
+    assert result.status == "passed" and result.verdict == "verified"
+    assert roles(model) == ["coder", "tester", *["coder"] * 4]
+    temps = model.temperatures[2:]
+    assert temps == [0.8] * 4 and len(set(model.seeds[2:])) == 4  # distinct samples
+    assert "return a + b" in (result.workspace / "solution.py").read_text()
+    (checked,) = events(result, "candidates")[-1:]
+    assert checked.chosen == 2
+
+
+def test_a_repair_that_passes_no_more_is_not_kept(tmp_path: Path) -> None:
+    coder = [WRONG, *[WRONG] * 4, WRONG, *[WRONG] * 4, WRONG, WRONG]
+    result, model = run(tmp_path, TASK, {"coder": coder, "tester": [TESTS]}, parallel=1)
+    assert result.status == "failed" and result.verdict == "unverified"
+    assert "the request says" in result.reason
+    sel = events(result, "candidates")[-1]
+    repairs = [c for c in sel.candidates if c["origin"] == "repair"]
+    assert repairs and all(c["rejected"] for c in repairs)
+    assert sel.chosen == 0  # candidate 0 keeps its place: no challenger was better
+    # bounded: 2 sample rounds of 4 and 2 repairs at most
+    assert roles(model).count("coder") <= 1 + 8 + 2
+
+
+def test_a_test_no_candidate_passes_is_suspect_and_marked(tmp_path: Path) -> None:
+    coder = [RIGHT, RIGHT, RIGHT, RIGHT, RIGHT]
+    result, model = run(tmp_path, TASK, {"coder": coder, "tester": [WRONG_TEST]}, parallel=1)
+    assert result.status == "passed" and result.verdict == "verified", result.reason
+    assert roles(model) == ["coder", "tester", *["coder"] * 4]  # sampled once, no repair
+    tests = (result.workspace / "tests/test_solution.py").read_text()
+    assert "@pytest.mark.skip" in tests.split("def test_hand_computed")[0].splitlines()[-1]
+    assert "test_commutes" in tests
+    assert result.tests_passed is True
+
+
+def test_a_test_file_with_no_tests_goes_back_to_the_tester_not_the_coder(
+    tmp_path: Path,
+) -> None:
+    result, model = run(tmp_path, TASK, {"coder": [RIGHT], "tester": [EMPTY_TESTS, TESTS]})
+    assert roles(model) == ["coder", "tester", "tester"]
+    assert "no tests were collected" in str(model.calls[2][1][-1]["content"])
+    assert result.status == "passed"
+    decisions = [e.target for e in events(result, "decision")]
+    assert "fix" not in decisions and "repair" not in decisions
+
+
+def test_without_examples_agreement_decides(tmp_path: Path) -> None:
+    odd = code("return a + b + 1")
+    coder = [odd, RIGHT, RIGHT, odd, RIGHT]
+    result, model = run(tmp_path, NO_EXAMPLES, {"coder": coder, "tester": [TESTS]}, parallel=1)
+    # the tester's zero test fails on the odd ones; the three right ones agree
+    assert result.verdict == "consensus 3/5" and result.status == "passed"
+    assert "return a + b\n" in (result.workspace / "solution.py").read_text()
+
+
+def test_sampling_can_be_switched_off(tmp_path: Path) -> None:
+    result, model = run(tmp_path, TASK, {"coder": [WRONG], "tester": [TESTS]}, samples=0, repairs=0)
+    assert roles(model) == ["coder", "tester"]
+    assert result.status == "failed" and "returns -1" in result.reason
+
+
+def test_the_graph_draws_the_evidence_loop(tmp_path: Path) -> None:
+    from devteam.agents.common import Deps
+    from devteam.agents.graph import build_graph
+    from devteam.events import EventBus
+    from devteam.llm.budget import Budget
+    from devteam.teams import load_team
+    from devteam.workspace import Workspace
+
+    settings = Settings(workspace_root=tmp_path / "ws", state_dir=tmp_path / "state")
+    deps = Deps(
+        model=ScriptedModel([]),
+        sandbox=None,  # type: ignore[arg-type]
+        workspace=Workspace.create(tmp_path / "w"),
+        events=EventBus(),
+        budget=Budget(settings.budget),
+        settings=settings,
+        team=load_team("default"),
+    )
+    nodes = set(build_graph(deps).get_graph().nodes)
+    assert {"draft", "write_properties", "check", "sample", "repair"} <= nodes
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (">>> f(1, 2)\n3\n", [("f(1, 2)", "3")]),
+        ("f([1, 2]) == [2, 1]", [("f([1, 2])", "[2, 1]")]),
+        ("f('a') ➞ True", [("f('a')", "True")]),
+        ("f(3) => false", [("f(3)", "False")]),
+        ("`f(2)` returns `(1, 2)`.", [("f(2)", "(1, 2)")]),
+        ("For x = 3, y = [1] the output should be 5.", [("f(3, [1])", "5")]),
+        ("f(a) => True", []),  # not a literal argument: ambiguous, left out
+        ("g(1) == 2", []),  # not a function the request names
+    ],
+)
+def test_examples_are_taken_from_the_request_as_written(
+    text: str, expected: list[tuple[str, str]]
+) -> None:
+    from devteam.agents.examples import extract_examples
+
+    request = "def f(x, y=0):\n    pass\n" + text
+    assert [(e.call, e.expected) for e in extract_examples(request)] == expected
