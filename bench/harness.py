@@ -318,6 +318,7 @@ class _Runner:
             passed=graded.passed,
             status=outcome.status,
             reason=outcome.reason,
+            verdict=outcome.verdict,
             model_calls=calls or (model.calls if model else 0),
             prompt_tokens=prompt,
             completion_tokens=completion,

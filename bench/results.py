@@ -21,6 +21,7 @@ class TaskResult(BaseModel):
     passed: bool = Field(description="the hidden tests pass")
     status: str = Field(description="what the strategy itself reported (or error)")
     reason: str = ""
+    verdict: str = Field("", description="what the strategy's answer rests on (team only)")
     model_calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -60,6 +61,8 @@ class Summary(BaseModel):
     elapsed_s: float = Field(description="first task start to last task graded")
     tasks_per_hour: float
     errors: int = Field(description="tasks whose strategy raised an error")
+    claimed: int = Field(0, description="tasks the strategy itself reported as passed")
+    false_success: int = Field(0, description="reported passed, but the hidden tests fail")
 
 
 class Segment(BaseModel):
@@ -157,6 +160,8 @@ def summarise(tasks: Sequence[TaskResult], elapsed_s: float) -> Summary:
         elapsed_s=round(elapsed_s, 2),
         tasks_per_hour=round(n * 3600 / elapsed_s, 1) if elapsed_s > 0 else 0.0,
         errors=sum(t.status == "error" for t in tasks),
+        claimed=sum(t.status == "passed" for t in tasks),
+        false_success=sum(t.status == "passed" and not t.passed for t in tasks),
     )
 
 
@@ -214,13 +219,13 @@ def summary_table(results: Sequence[BenchResults]) -> str:
 def task_table(result: BenchResults) -> str:
     head = (
         "| task | hidden tests | strategy status | calls | prompt tok | completion tok "
-        "| wall s | model s | sandbox s | other s | rounds |\n"
-        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+        "| wall s | model s | sandbox s | other s | rounds | verdict |\n"
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n"
     )
     rows = [
         f"| {t.task_id} | {'pass' if t.passed else 'FAIL'} | {t.status} | {t.model_calls} "
         f"| {t.prompt_tokens} | {t.completion_tokens} | {t.wall_s:.1f} | {t.model_s:.1f} "
-        f"| {t.sandbox_s:.1f} | {t.other_s:.2f} | {t.rounds} |"
+        f"| {t.sandbox_s:.1f} | {t.other_s:.2f} | {t.rounds} | {t.verdict or '-'} |"
         for t in result.tasks
     ]
     return head + "\n".join(rows) + "\n"
@@ -233,6 +238,8 @@ def to_markdown(result: BenchResults) -> str:
         "",
         f"- tasks: {s.tasks} ({', '.join(m.task_ids[:6])}{', ...' if len(m.task_ids) > 6 else ''})",
         f"- passed: {s.passed} of {s.tasks} (pass@1 {_pct(s.pass_at_1)}); errors: {s.errors}",
+        f"- the strategy said passed on {s.claimed}; of those, the hidden tests fail on "
+        f"{s.false_success} (false success)",
         f"- tokens: {s.tokens:,} ({s.prompt_tokens:,} prompt + {s.completion_tokens:,} completion);"
         f" per solved task: {_num(s.tokens_per_solved)}",
         f"- wall time per task: median {s.median_wall_s:.1f} s, mean {s.mean_wall_s:.1f} s; "

@@ -59,6 +59,7 @@ class Outcome:
 
     status: str
     reason: str = ""
+    verdict: str = ""
     rounds: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -231,6 +232,7 @@ class TeamStrategy:
         return Outcome(
             status=result.status,
             reason=result.reason,
+            verdict=result.verdict,
             rounds=result.fix_attempts,
             prompt_tokens=result.prompt_tokens,
             completion_tokens=result.completion_tokens,

@@ -113,6 +113,13 @@ def humaneval_task(problem: dict[str, Any]) -> Task:
     )
 
 
+def humaneval_every(n: int) -> list[str]:
+    """Every ``n``-th HumanEval problem from /0: 8 is the CPU subset (21), 4 gives 41."""
+    if n < 1:
+        raise BenchError(f"--every must be at least 1, not {n}.")
+    return [f"HumanEval/{i}" for i in range(0, HUMANEVAL_SIZE, n)]
+
+
 def _humaneval_id(token: str) -> str:
     token = token.strip()
     return f"HumanEval/{token}" if token.isdigit() else token

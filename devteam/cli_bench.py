@@ -53,6 +53,10 @@ def run_cmd(
     full: Annotated[
         bool, typer.Option("--full", help="HumanEval: all 164 problems, not the CPU subset.")
     ] = False,
+    every: Annotated[
+        int | None,
+        typer.Option(help="HumanEval: every N-th problem (8: the CPU subset of 21; 4: 41)."),
+    ] = None,
     concurrency: Annotated[int, typer.Option(help="Tasks at once, on one endpoint.")] = 1,
     max_rounds: Annotated[int, typer.Option(help="reflect: fix rounds after the first try.")] = 3,
     max_tokens: Annotated[int | None, typer.Option(help="Token budget per task.")] = None,
@@ -73,10 +77,15 @@ def run_cmd(
 
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
+        chosen = [t for t in tasks.split(",") if t.strip()] if tasks else None
+        if every is not None and suite == "humaneval":
+            from bench.tasks import humaneval_every
+
+            chosen = [*(chosen or []), *humaneval_every(every)]
         cfg = BenchConfig(
             suite=suite,
             strategy=strategy,
-            tasks=[t for t in tasks.split(",") if t.strip()] if tasks else None,
+            tasks=chosen,
             limit=limit,
             full=full,
             concurrency=concurrency,
@@ -159,3 +168,91 @@ def list_tasks(
             print(task_id)
     except DevteamError as exc:
         _fail(exc)
+
+
+@app.command("ceiling")
+def ceiling_cmd(
+    suite: Annotated[str, typer.Option(help="humaneval or projects.")] = "humaneval",
+    model: Annotated[
+        str | None,
+        typer.Option(help="Embedded model (qwen2.5-coder-0.5b|1.5b), or the endpoint's model."),
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="OpenAI-compatible endpoint; default: the embedded model.")
+    ] = None,
+    tasks: Annotated[str | None, typer.Option(help="Comma-separated task ids.")] = None,
+    every: Annotated[
+        int | None, typer.Option(help="HumanEval: every N-th problem (4: 41 problems).")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N selected tasks.")] = None,
+    samples: Annotated[int, typer.Option(help="Samples per task besides candidate 0.")] = 9,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.8,
+    seed: Annotated[int, typer.Option(help="Seed of candidate 0; sample i uses seed+i.")] = 0,
+    out: Annotated[Path, typer.Option(help="Output folder (a rerun keeps finished tasks).")] = Path(
+        "bench/out/ceiling"
+    ),
+) -> None:
+    """Measure pass@k, how often selection finds a right candidate, and the tester's accuracy.
+
+    Example: devteam bench ceiling --every 4 --samples 9 --model qwen2.5-coder-1.5b
+    """
+    from bench.ceiling import run_ceiling
+    from bench.harness import BenchConfig, bench_settings, open_endpoint
+    from bench.tasks import humaneval_every, load_tasks
+    from devteam.events import EventBus, JsonlSink
+    from devteam.llm.budget import Budget
+    from devteam.llm.client import ChatClient
+    from devteam.sandbox import ensure_image
+
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        chosen = [t for t in tasks.split(",") if t.strip()] if tasks else None
+        if every is not None and suite == "humaneval":
+            chosen = [*(chosen or []), *humaneval_every(every)]
+        selected = load_tasks(suite, chosen, limit=limit)
+        cfg = BenchConfig(suite=suite, model=model, base_url=base_url, seed=seed, out=out)
+        settings = bench_settings(cfg, out)
+        ensure_image(settings.sandbox, lambda msg: console.print(f"sandbox: {msg}"))
+        out.mkdir(parents=True, exist_ok=True)
+        with open_endpoint(
+            settings, out, injected=False, needs_model=True, progress=console.print
+        ) as endpoint:
+            assert endpoint.base_url is not None
+            events = EventBus("ceiling", [JsonlSink(out / "model-calls.jsonl")])
+            budget = Budget(settings.budget.model_copy(update={"max_tokens": 10**9}))
+            client = ChatClient(
+                base_url=endpoint.base_url,
+                model=endpoint.model,
+                api_key=settings.api_key,
+                budget=budget,
+                events=events,
+                temperature=0.0,
+                seed=seed,
+                max_tokens=settings.max_tokens_per_call,
+                timeout_s=settings.request_timeout_s,
+            )
+            meta = {
+                "model": endpoint.model,
+                "samples": samples,
+                "temperature": temperature,
+                "seed": seed,
+                "suite": suite,
+                "tasks": [t.id for t in selected],
+            }
+            run_ceiling(
+                selected,
+                client,
+                settings.sandbox,
+                out,
+                samples=samples,
+                temperature=temperature,
+                seed=seed,
+                meta=meta,
+                progress=console.print,
+            )
+    except DevteamError as exc:
+        _fail(exc)
+    except KeyboardInterrupt:
+        console.print(f"interrupted; finished tasks are in {out}/tasks.jsonl (rerun to go on)")
+        raise typer.Exit(130) from None
+    console.print(f"wrote {out}/ceiling.md and ceiling.json")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import PurePosixPath
 from typing import Any
@@ -37,6 +38,7 @@ from devteam.agents.select import CRASH_ERRORS, Candidate, Evidence, Selection, 
 from devteam.agents.state import RETRY_TEMPERATURE, RunState
 from devteam.errors import SandboxError
 from devteam.events import CandidatesChecked, Note, SandboxRun
+from devteam.sandbox.base import Sandbox
 
 EXAMPLES_FILE = "tests/test_examples.py"
 CHECK_DIR = "_devteam_check"
@@ -320,8 +322,50 @@ def _probes(examples: list[Example], tests: dict[str, str], names: list[str]) ->
 def _run_candidates(
     todo: list[Candidate], plan: dict[str, Any], tests: dict[str, str], deps: Deps
 ) -> dict[int, Evidence]:
-    """One sandbox command per candidate, each in its own folder with the same tests."""
     deps.sandbox.sync_dir(deps.workspace.root)
+    return run_candidates(
+        deps.sandbox,
+        todo,
+        plan,
+        tests,
+        timeout_s=deps.settings.sandbox.timeout_s,
+        emit=deps.events.emit,
+    )
+
+
+def check_plan(
+    modules: list[str],
+    names: list[str],
+    sigs: dict[str, list[str]],
+    examples: list[Example],
+    tests: dict[str, str],
+    *,
+    timeout_s: float,
+) -> dict[str, Any]:
+    """What ``check_script`` is asked to do for every candidate (the same for all)."""
+    return {
+        "modules": modules,
+        "names": names,
+        "signatures": sigs,
+        "examples": [e.model_dump(include={"call", "expected"}) for e in examples],
+        "probes": _probes(examples, tests, names),
+        "tests": sorted(p for p in tests if p != EXAMPLES_FILE)
+        + ([EXAMPLES_FILE] if EXAMPLES_FILE in tests else []),
+        "crash_errors": list(CRASH_ERRORS),
+        "tests_timeout_s": min(60.0, timeout_s),
+    }
+
+
+def run_candidates(
+    sandbox: Sandbox,
+    todo: list[Candidate],
+    plan: dict[str, Any],
+    tests: dict[str, str],
+    *,
+    timeout_s: float,
+    emit: Callable[[Any], None] | None = None,
+) -> dict[int, Evidence]:
+    """One sandbox command per candidate, each in a folder of its own with the same tests."""
     staged: dict[str, str] = {
         f"{CHECK_DIR}/check.py": _SCRIPT_TEXT(),
         f"{CHECK_DIR}/plan.json": json.dumps(plan),
@@ -329,27 +373,28 @@ def _run_candidates(
     for c in todo:
         for path, content in {**c.files, **tests}.items():
             staged[f"{CHECK_DIR}/c{c.id}/{path}"] = content
-    deps.sandbox.put_files(staged)
+    sandbox.put_files(staged)
     out: dict[int, Evidence] = {}
     for c in todo:
         folder = f"{CHECK_DIR}/c{c.id}"
-        result = deps.sandbox.exec(
+        result = sandbox.exec(
             ["python3", "../check.py", "../plan.json", "result.json"],
             workdir=folder,
-            timeout_s=deps.settings.sandbox.timeout_s,
+            timeout_s=timeout_s,
         )
-        deps.events.emit(
-            SandboxRun(
-                command=result.command,
-                exit_code=result.exit_code,
-                timed_out=result.timed_out,
-                oom_killed=result.oom_killed,
-                duration_s=result.duration_s,
-                output_tail=f"candidate {c.id}: " + (result.stdout + result.stderr)[-900:],
+        if emit is not None:
+            emit(
+                SandboxRun(
+                    command=result.command,
+                    exit_code=result.exit_code,
+                    timed_out=result.timed_out,
+                    oom_killed=result.oom_killed,
+                    duration_s=result.duration_s,
+                    output_tail=f"candidate {c.id}: " + (result.stdout + result.stderr)[-900:],
+                )
             )
-        )
         try:
-            raw = json.loads(deps.sandbox.get_file(f"{folder}/result.json"))
+            raw = json.loads(sandbox.get_file(f"{folder}/result.json"))
             out[c.id] = Evidence.model_validate(raw)
         except (SandboxError, ValueError) as exc:
             why = "timed out" if result.timed_out else f"exit {result.exit_code}"

@@ -165,7 +165,7 @@ def test_a_test_file_with_no_tests_goes_back_to_the_tester_not_the_coder(
 def test_without_examples_agreement_decides(tmp_path: Path) -> None:
     odd = code("return a + b + 1")
     coder = [odd, RIGHT, RIGHT, odd, RIGHT]
-    result, model = run(tmp_path, NO_EXAMPLES, {"coder": coder, "tester": [TESTS]}, parallel=1)
+    result, _ = run(tmp_path, NO_EXAMPLES, {"coder": coder, "tester": [TESTS]}, parallel=1)
     # the tester's zero test fails on the odd ones; the three right ones agree
     assert result.verdict == "consensus 3/5" and result.status == "passed"
     assert "return a + b\n" in (result.workspace / "solution.py").read_text()
