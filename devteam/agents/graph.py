@@ -234,66 +234,81 @@ class Router:
 def build_graph(
     deps: Deps, checkpointer: BaseCheckpointSaver[Any] | None = None
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
+    """The team's graph. Every conditional edge names the nodes it may go to, so that
+    ``get_graph().draw_mermaid()`` draws the routes that can really be taken."""
     r = Router(deps)
     team = deps.crew
     g: StateGraph[Any, Any, Any, Any] = StateGraph(RunState, input_schema=InputState)
-
-    def add(name: str, fn: NodeFn) -> None:
-        g.add_node(name, lambda s: fn(s, deps))
-
-    add("plan", ceo.plan)
-    add("code", coder.write_code)
-    add("test", runner.run_tests)
-    add("fix", coder.fix_code)
-    add("deliver", ceo.deliver)
-    g.add_edge(START, "plan")
-    g.add_conditional_edges("plan", r.after_plan)
-    g.add_conditional_edges("code", lambda s: r.after_work("code", "test", s))
-    g.add_conditional_edges("test", r.after_test)
-    g.add_conditional_edges("fix", lambda s: r.after_work("fix", "test", s))
-    g.add_edge("deliver", END)
+    nodes: dict[str, NodeFn] = {
+        "plan": ceo.plan,
+        "code": coder.write_code,
+        "test": runner.run_tests,
+        "fix": coder.fix_code,
+        "restore": ceo.restore,
+        "deliver": ceo.deliver,
+    }
     if r.has_tester:
-        add("write_tests", tester.write_tests)
-        add("triage", tester.triage)
-        g.add_conditional_edges("write_tests", lambda s: r.after_work("write_tests", "code", s))
-        g.add_conditional_edges("triage", r.after_triage)
+        nodes |= {"write_tests": tester.write_tests, "triage": tester.triage}
     if r.has_ceo:
-        add("replan", ceo.replan)
-        add("accept", ceo.accept)
-        g.add_conditional_edges("replan", lambda s: r.after_work("replan", r.first_work, s))
-        g.add_conditional_edges("accept", r.after_accept)
-    if r.reviewers or team.gates.approve_delivery:
-        add("revise", coder.revise)
-        g.add_conditional_edges("revise", lambda s: r.after_work("revise", "test", s))
+        nodes |= {"replan": ceo.replan, "accept": ceo.accept}
+    revising = bool(r.reviewers) or team.gates.approve_delivery
+    if revising:
+        nodes["revise"] = coder.revise
     for i, name in enumerate(r.reviewers):
-        add(f"review_{name}", make_review(name, first=i == 0))
-        g.add_conditional_edges(f"review_{name}", lambda s, i=i: r.after_review(i, s))
+        nodes[f"review_{name}"] = make_review(name, first=i == 0)
     if r.evidence:
-        add("draft", candidates.draft)
-        add("check", candidates.check)
-        add("sample", candidates.sample)
-        add("repair", candidates.repair)
-        g.add_conditional_edges("draft", r.after_draft)
-        g.add_conditional_edges("check", r.after_check)
-        g.add_conditional_edges("sample", lambda s: r.after_candidates("sample", s))
-        g.add_conditional_edges("repair", lambda s: r.after_candidates("repair", s))
+        nodes |= {
+            "draft": candidates.draft,
+            "check": candidates.check,
+            "sample": candidates.sample,
+            "repair": candidates.repair,
+        }
         if r.has_tester:
-            add("write_properties", candidates.write_properties)
-            g.add_conditional_edges("write_properties", r.after_properties)
-        if r.reviewers or team.gates.approve_delivery:
-            add("revise_candidate", candidates.revise)
+            nodes["write_properties"] = candidates.write_properties
+        if revising:
+            nodes["revise_candidate"] = candidates.revise
+    for gate in ("clarify", "approve_spec", "approve_delivery"):
+        if getattr(team.gates, gate):
+            nodes[gate] = getattr(gates, gate)
+    for name, fn in nodes.items():
+        g.add_node(name, lambda s, fn=fn: fn(s, deps))
+
+    def route(source: str, router: Any, *targets: str) -> None:
+        if source in nodes:
             g.add_conditional_edges(
-                "revise_candidate", lambda s: r.after_candidates("revise_candidate", s)
+                source, router, list(dict.fromkeys(t for t in targets if t in nodes))
             )
-    add("restore", ceo.restore)
-    g.add_conditional_edges("restore", r.after_restore)
-    if team.gates.clarify:
-        add("clarify", gates.clarify)
+
+    first_review = [f"review_{r.reviewers[0]}"] if r.reviewers else []
+    finish = [*first_review, "accept", "approve_delivery", "deliver"]
+    revisers = ("revise", "revise_candidate")
+    g.add_edge(START, "plan")
+    g.add_edge("deliver", END)
+    route("plan", r.after_plan, "clarify", "approve_spec", "draft", r.first_work, "deliver")
+    route("code", lambda s: r.after_work("code", "test", s), "test", "deliver")
+    route("fix", lambda s: r.after_work("fix", "test", s), "test", "deliver")
+    route("test", r.after_test, *finish, "triage", "fix", "restore", "replan")
+    route("write_tests", lambda s: r.after_work("write_tests", "code", s), "code", "deliver")
+    route("triage", r.after_triage, "test", "fix", "deliver")
+    route("replan", lambda s: r.after_work("replan", r.first_work, s), r.first_work, "deliver")
+    route("accept", r.after_accept, "approve_delivery", "deliver")
+    route("revise", lambda s: r.after_work("revise", "test", s), "test", "deliver")
+    for i, name in enumerate(r.reviewers):
+        later = [f"review_{n}" for n in r.reviewers[i + 1 :]][:1]
+        route(f"review_{name}", lambda s, i=i: r.after_review(i, s), *later, *finish[1:], *revisers)
+    route("restore", r.after_restore, *finish[1:])
+    route("draft", r.after_draft, "write_properties", "check", "deliver")
+    route("write_properties", r.after_properties, "check", "deliver")
+    route("check", r.after_check, "write_properties", "sample", "repair", *finish)
+    for source in ("sample", "repair", "revise_candidate"):
+        route(source, lambda s, source=source: r.after_candidates(source, s), "check", "deliver")
+    if "clarify" in nodes:
         g.add_edge("clarify", "plan")
-    if team.gates.approve_spec:
-        add("approve_spec", gates.approve_spec)
-        g.add_conditional_edges("approve_spec", r.after_spec_gate)
-    if team.gates.approve_delivery:
-        add("approve_delivery", gates.approve_delivery)
-        g.add_conditional_edges("approve_delivery", r.after_delivery_gate)
+    route("approve_spec", r.after_spec_gate, "draft", r.first_work, "plan", "deliver")
+    route("approve_delivery", r.after_delivery_gate, "deliver", *revisers)
     return g.compile(checkpointer=checkpointer)
+
+
+def mermaid(deps: Deps) -> str:
+    """The team's graph as Mermaid text (what ``docs/ARCHITECTURE.md`` shows)."""
+    return build_graph(deps).get_graph().draw_mermaid()
