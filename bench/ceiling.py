@@ -29,13 +29,14 @@ from pydantic import BaseModel, Field
 
 from bench.grading import grade, source_files
 from bench.tasks import Task
-from devteam.agents.candidates import EXAMPLES_FILE, check_plan, run_candidates
 from devteam.agents.examples import (
+    EXAMPLES_FILE,
     examples_test_file,
     extract_examples,
     signatures,
     target_names,
 )
+from devteam.agents.execution import check_plan, run_candidates
 from devteam.agents.replies import assign_paths, is_test_path
 from devteam.agents.select import Candidate, Evidence, choose
 from devteam.config import SandboxSettings

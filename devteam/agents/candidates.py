@@ -8,10 +8,8 @@ repair is asked for only on hard evidence. ``devteam.agents.select`` makes the c
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import PurePosixPath
 from typing import Any
@@ -26,24 +24,19 @@ from devteam.agents.common import (
     write_and_commit,
 )
 from devteam.agents.examples import (
+    EXAMPLES_FILE,
     Example,
     examples_test_file,
     extract_examples,
     signatures,
     target_names,
 )
+from devteam.agents.execution import check_plan, mark_suspect, run_candidates
 from devteam.agents.replies import is_test_path
 from devteam.agents.runner import PYTEST, to_report
-from devteam.agents.select import CRASH_ERRORS, Candidate, Evidence, Selection, choose
+from devteam.agents.select import Candidate, Evidence, Selection, choose
 from devteam.agents.state import RETRY_TEMPERATURE, RunState
-from devteam.errors import SandboxError
 from devteam.events import CandidatesChecked, Note, SandboxRun
-from devteam.sandbox.base import Sandbox
-
-EXAMPLES_FILE = "tests/test_examples.py"
-CHECK_DIR = "_devteam_check"
-MAX_PROBES = 30
-_SCRIPT = PurePosixPath(__file__).with_name("check_script.py")
 
 
 # -- candidate 0 ---------------------------------------------------------------------------
@@ -257,19 +250,14 @@ def check(state: RunState, deps: Deps) -> dict[str, Any]:
     tests = dict(state.get("tester_tests") or {})
     if EXAMPLES_FILE in state.get("test_files", []) and deps.workspace.exists(EXAMPLES_FILE):
         tests[EXAMPLES_FILE] = deps.workspace.read(EXAMPLES_FILE)
-    names = state.get("names", [])
-    probes = _probes(examples, tests, names)
-    plan = {
-        "modules": modules_of(spec),
-        "names": names,
-        "signatures": state.get("signatures", {}),
-        "examples": [e.model_dump(include={"call", "expected"}) for e in examples],
-        "probes": probes,
-        "tests": sorted(p for p in tests if p != EXAMPLES_FILE)
-        + ([EXAMPLES_FILE] if EXAMPLES_FILE in tests else []),
-        "crash_errors": list(CRASH_ERRORS),
-        "tests_timeout_s": min(60.0, deps.settings.sandbox.timeout_s),
-    }
+    plan = check_plan(
+        modules_of(spec),
+        state.get("names", []),
+        state.get("signatures", {}),
+        examples,
+        tests,
+        timeout_s=deps.settings.sandbox.timeout_s,
+    )
     key = hashlib.sha256(json.dumps([plan, tests], sort_keys=True).encode()).hexdigest()[:16]
     stored = state.get("evidence", {}) if state.get("evidence_key") == key else {}
     evidence = {int(k): Evidence.model_validate(v) for k, v in stored.items()}
@@ -294,31 +282,6 @@ def check(state: RunState, deps: Deps) -> dict[str, Any]:
     return update
 
 
-def _probes(examples: list[Example], tests: dict[str, str], names: list[str]) -> list[str]:
-    """Shared inputs: the examples' calls, then literal calls of the targets in the tests."""
-    calls = [e.call for e in examples]
-    for content in tests.values():
-        try:
-            tree = ast.parse(content)
-        except SyntaxError:
-            continue
-        for sub in ast.walk(tree):
-            if not (
-                isinstance(sub, ast.Call)
-                and isinstance(sub.func, ast.Name)
-                and sub.func.id in names
-                and not sub.keywords
-            ):
-                continue
-            try:
-                for arg in sub.args:
-                    ast.literal_eval(arg)
-            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-                continue
-            calls.append(ast.unparse(sub))
-    return list(dict.fromkeys(calls))[:MAX_PROBES]
-
-
 def _run_candidates(
     todo: list[Candidate], plan: dict[str, Any], tests: dict[str, str], deps: Deps
 ) -> dict[int, Evidence]:
@@ -331,84 +294,6 @@ def _run_candidates(
         timeout_s=deps.settings.sandbox.timeout_s,
         emit=deps.events.emit,
     )
-
-
-def check_plan(
-    modules: list[str],
-    names: list[str],
-    sigs: dict[str, list[str]],
-    examples: list[Example],
-    tests: dict[str, str],
-    *,
-    timeout_s: float,
-) -> dict[str, Any]:
-    """What ``check_script`` is asked to do for every candidate (the same for all)."""
-    return {
-        "modules": modules,
-        "names": names,
-        "signatures": sigs,
-        "examples": [e.model_dump(include={"call", "expected"}) for e in examples],
-        "probes": _probes(examples, tests, names),
-        "tests": sorted(p for p in tests if p != EXAMPLES_FILE)
-        + ([EXAMPLES_FILE] if EXAMPLES_FILE in tests else []),
-        "crash_errors": list(CRASH_ERRORS),
-        "tests_timeout_s": min(60.0, timeout_s),
-    }
-
-
-def run_candidates(
-    sandbox: Sandbox,
-    todo: list[Candidate],
-    plan: dict[str, Any],
-    tests: dict[str, str],
-    *,
-    timeout_s: float,
-    emit: Callable[[Any], None] | None = None,
-) -> dict[int, Evidence]:
-    """One sandbox command per candidate, each in a folder of its own with the same tests."""
-    staged: dict[str, str] = {
-        f"{CHECK_DIR}/check.py": _SCRIPT_TEXT(),
-        f"{CHECK_DIR}/plan.json": json.dumps(plan),
-    }
-    for c in todo:
-        for path, content in {**c.files, **tests}.items():
-            staged[f"{CHECK_DIR}/c{c.id}/{path}"] = content
-    sandbox.put_files(staged)
-    out: dict[int, Evidence] = {}
-    for c in todo:
-        folder = f"{CHECK_DIR}/c{c.id}"
-        result = sandbox.exec(
-            ["python3", "../check.py", "../plan.json", "result.json"],
-            workdir=folder,
-            timeout_s=timeout_s,
-        )
-        if emit is not None:
-            emit(
-                SandboxRun(
-                    command=result.command,
-                    exit_code=result.exit_code,
-                    timed_out=result.timed_out,
-                    oom_killed=result.oom_killed,
-                    duration_s=result.duration_s,
-                    output_tail=f"candidate {c.id}: " + (result.stdout + result.stderr)[-900:],
-                )
-            )
-        try:
-            raw = json.loads(sandbox.get_file(f"{folder}/result.json"))
-            out[c.id] = Evidence.model_validate(raw)
-        except (SandboxError, ValueError) as exc:
-            why = "timed out" if result.timed_out else f"exit {result.exit_code}"
-            tail = (result.stderr or result.stdout)[-600:]
-            out[c.id] = Evidence(
-                harness_error=f"running candidate {c.id} failed ({why}): {tail or exc}"
-            )
-    return out
-
-
-def _SCRIPT_TEXT() -> str:
-    from importlib import resources
-
-    return resources.files("devteam.agents").joinpath("check_script.py").read_text("utf-8")
 
 
 def _emit_selection(
@@ -491,35 +376,3 @@ def _install(chosen: Candidate, sel: Selection, state: RunState, deps: Deps) -> 
         if head:
             update.update(passing_commit=head, passing_report=report.model_dump())
     return update
-
-
-def mark_suspect(content: str, path: str, suspect: list[str]) -> str:
-    """``content`` with a skip mark on each suspect test of ``path`` (a visible verdict)."""
-    names = {s.split("::")[-1].split("[")[0] for s in suspect if s.split("::")[0] == path}
-    if not names:
-        return content
-    try:
-        tree = ast.parse(content)
-    except SyntaxError:
-        return content
-    lines = content.splitlines()
-    marks: list[tuple[int, str]] = []
-    for sub in ast.walk(tree):
-        if isinstance(sub, ast.FunctionDef | ast.AsyncFunctionDef) and sub.name in names:
-            first = min([sub.lineno, *(d.lineno for d in sub.decorator_list)])
-            indent = lines[first - 1][: len(lines[first - 1]) - len(lines[first - 1].lstrip())]
-            marks.append(
-                (
-                    first - 1,
-                    f'{indent}@pytest.mark.skip(reason="no candidate passes it: its '
-                    'expected value is suspect")',
-                )
-            )
-    for at, line in sorted(marks, reverse=True):
-        lines.insert(at, line)
-    text = "\n".join(lines) + "\n"
-    if not any(
-        isinstance(n, ast.Import) and any(a.name == "pytest" for a in n.names) for n in tree.body
-    ):
-        text = "import pytest\n" + text
-    return text

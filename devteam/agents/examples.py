@@ -23,6 +23,8 @@ _ARROW = re.compile(
 _DEF = re.compile(r"^\s*(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(", re.MULTILINE)
 _TICK_CALL = re.compile(r"`([A-Za-z_]\w*)\(")
 _MAX_EXAMPLES = 20
+#: Where the request's examples become pytest tests in the produced project.
+EXAMPLES_FILE = "tests/test_examples.py"
 _MAX_LEN = 400
 
 
