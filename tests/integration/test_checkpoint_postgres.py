@@ -4,7 +4,6 @@ finished node again, against a real PostgreSQL server and against the SQLite fil
 from __future__ import annotations
 
 import operator
-import os
 import uuid
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
@@ -16,6 +15,7 @@ from langgraph.graph import END, START, StateGraph
 
 from devteam.checkpoint import describe_checkpointer, open_checkpointer
 from devteam.config import Settings
+from tests.guards import require_module
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -49,12 +49,7 @@ def _graph(saver: BaseCheckpointSaver[Any], calls: list[str], crash: list[bool])
 @pytest.fixture
 def pg_url(request: pytest.FixtureRequest) -> str:
     """The throwaway cluster's URL, once devteam[postgres] is importable (required under CI)."""
-    try:
-        import langgraph.checkpoint.postgres  # noqa: F401
-    except ImportError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must have devteam[postgres] installed: {exc}")
-        pytest.skip(f"devteam[postgres] is not installed: {exc}")
+    require_module("langgraph.checkpoint.postgres", "pip install 'devteam[postgres]'")
     url: str = request.getfixturevalue("postgres_url")
     return url
 

@@ -18,6 +18,7 @@ from devteam.config import load_settings
 from devteam.errors import ModelError, ModelUnavailableError
 from devteam.llm import server as server_mod
 from devteam.llm.server import EmbeddedServer
+from tests.guards import require_module
 
 # A stand-in for llama_cpp.server: answers GET /v1/models, and leaves a child process
 # in its process group (whose pid it writes to argv[2]) to show that stop() takes both.
@@ -126,7 +127,7 @@ def test_missing_llama_cpp_says_how_to_get_it(
 
 
 def test_the_entry_point_takes_the_stock_servers_arguments() -> None:
-    pytest.importorskip("llama_cpp.server")
+    require_module("llama_cpp.server", "pip install 'devteam[local]'")
     out = subprocess.run(
         [sys.executable, "-m", "devteam.llm.llama_server", "--help"],
         capture_output=True,
@@ -259,7 +260,7 @@ def test_real_server_reuses_a_shared_prompt_prefix(embedded_server: EmbeddedServ
 
 def test_real_server_start_failure_is_reported(tmp_path: Path) -> None:
     """A file that is no GGUF makes the real server exit; the error carries its log."""
-    pytest.importorskip("llama_cpp")
+    require_module("llama_cpp", "pip install 'devteam[local]'")
     bad = tmp_path / "bad.gguf"
     bad.write_bytes(b"not a gguf file at all")
     srv = EmbeddedServer(bad, log_path=tmp_path / "log", startup_timeout_s=120)
