@@ -31,7 +31,7 @@ def make_review(name: str, *, first: bool) -> NodeFn:
         except ModelOutputError as exc:
             deps.events.emit(Note(level="warning", text=f"{exc} The change is not reviewed."))
             # recorded as not reviewed (approved: None), never as an approval
-            unread = {"approved": None, "changes": [], "reviewed": False}
+            unread: dict[str, Any] = {"approved": None, "changes": [], "reviewed": False}
             return {"reviews": {**prior, name: unread}, "reviewed": True}
         if verdict.approved:
             verdict = verdict.model_copy(update={"changes": []})
