@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from devteam.config import load_settings
 from devteam.errors import ModelError, ModelUnavailableError
 from devteam.llm import server as server_mod
+from devteam.llm.budget import estimate_tokens
 from devteam.llm.server import EmbeddedServer
 from tests.guards import require_module
 
@@ -200,6 +201,27 @@ def test_real_chat_completion(embedded_server: EmbeddedServer) -> None:
     assert "def add" in text
     assert resp.usage is not None and resp.usage.completion_tokens > 0
     assert "<|im_end|>" not in text  # the GGUF's own chat template and stop token are used
+
+
+@pytest.mark.model
+def test_token_estimates_stay_near_the_real_tokenizers_counts(embedded_model_path: Path) -> None:
+    """The estimate charged when a server sends no usage, against Qwen's own tokenizer on
+    prose, a prompt template, code and a reply with a file block."""
+    llama_cpp = require_module("llama_cpp", "pip install 'devteam[local]'")
+    vocab = llama_cpp.Llama(str(embedded_model_path), vocab_only=True, verbose=False)
+    root = Path(__file__).resolve().parents[2]
+    samples = [
+        "Write a module stats.py with mean(xs) and median(xs) for lists of numbers; raise "
+        "ValueError('empty') for an empty list. Add pytest tests.",
+        (root / "devteam/roles/prompts/coder.yaml").read_text(),
+        (root / "devteam/llm/budget.py").read_text(),
+        (root / "README.md").read_text()[:4000],
+        "FILE: stats.py\n```python\ndef mean(xs):\n    if not xs:\n"
+        "        raise ValueError('empty')\n    return sum(xs) / len(xs)\n```\n",
+    ]
+    for text in samples:
+        real = len(vocab.tokenize(text.encode(), add_bos=False, special=False))
+        assert 0.8 <= estimate_tokens(text) / real <= 1.3, (estimate_tokens(text), real, text[:80])
 
 
 @pytest.mark.model
