@@ -2,7 +2,8 @@
 
 In a git work tree: what git sees, that is tracked files and untracked files that no
 ``.gitignore`` (or ``.git/info/exclude``) ignores. A user's ``.env``, ``.venv``,
-``node_modules`` or build output stay on the host. Elsewhere: every file. Never ``.git``.
+``node_modules`` or build output stay on the host. Elsewhere (or where ``.git`` is no
+repository git can read): every file. Never ``.git``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from devteam.errors import SandboxError
 def files_to_sync(src: Path) -> list[str]:
     """Relative POSIX paths under ``src`` to copy (files, symlinks, or submodule folders)."""
     if (src / ".git").exists():
-        return _git_visible(src)
+        visible = _git_visible(src)
+        if visible is not None:
+            return visible
     names: list[str] = []
     for root, dirs, files in os.walk(src):
         dirs[:] = sorted(d for d in dirs if d != ".git")
@@ -29,7 +32,8 @@ def files_to_sync(src: Path) -> list[str]:
     return sorted(names)
 
 
-def _git_visible(src: Path) -> list[str]:
+def _git_visible(src: Path) -> list[str] | None:
+    """What git sees in ``src``; None when ``.git`` there is no repository git can read."""
     try:
         proc = subprocess.run(
             ["git", "-c", "safe.directory=*", "-C", str(src), "ls-files", "-z",
@@ -40,6 +44,8 @@ def _git_visible(src: Path) -> list[str]:
         raise SandboxError(
             f"Could not list the files of {src} to copy into the sandbox ({exc}); install git."
         ) from exc
+    if proc.returncode != 0 and b"not a git repository" in proc.stderr:
+        return None
     if proc.returncode != 0:
         why = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
         raise SandboxError(

@@ -91,3 +91,10 @@ def test_the_docker_sandbox_receives_only_what_git_sees(repo: Path, healthy: Any
     # and what is there runs
     ran = healthy.exec(["python3", "-m", "pytest", "-q", "-p", "no:cacheprovider"], timeout_s=60)
     assert ran.ok and "1 passed" in ran.stdout, ran
+
+
+def test_a_git_folder_that_is_no_repository_syncs_every_file(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git/HEAD").write_text("ref: refs/heads/main\n")
+    (tmp_path / "a.py").write_text("")
+    assert files_to_sync(tmp_path) == ["a.py"]
