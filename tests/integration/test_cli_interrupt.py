@@ -1,6 +1,7 @@
-"""Ctrl-C and SIGTERM through the real ``devteam`` command, mid-run (real Docker sandbox, real
-git, the model a scripted OpenAI-protocol server): exit 130, the resume hint, nothing of the
-run left behind; then ``devteam resume`` through the command finishes the run."""
+"""Ctrl-C, SIGTERM and SIGKILL to the real ``devteam`` command, mid-run (real Docker sandbox,
+real git, the model a scripted OpenAI-protocol server): exit 130 and the resume hint (a
+SIGKILL: no word), nothing of the run left behind; then ``devteam resume`` through the
+command finishes the run."""
 
 from __future__ import annotations
 
@@ -48,7 +49,9 @@ def _own_containers(pid: int) -> list[str]:
         client.close()
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize(
+    "signum", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["SIGINT", "SIGTERM", "SIGKILL"]
+)
 def test_an_interrupted_cli_run_stops_cleanly_and_resumes_through_the_cli(
     tmp_path: Path, docker_sandbox_settings: SandboxSettings, signum: int
 ) -> None:
@@ -79,16 +82,26 @@ def test_an_interrupted_cli_run_stops_cleanly_and_resumes_through_the_cli(
         assert _own_containers(proc.pid), "the sandbox should be up while the fix is asked for"
         os.kill(proc.pid, signum)
         out, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 130, out
-    found = re.search(r"Interrupted\. Continue with: devteam resume (\S+)", out)
-    assert found, out
-    run_id = found.group(1)
-    assert "Traceback" not in out
-    # nothing of the run outlives it: no sandbox container, no process of its group
+    if signum == signal.SIGKILL:  # a crash: no word from the run; its id is on disk
+        assert proc.returncode == -signal.SIGKILL
+        (run_dir,) = (tmp_path / "state" / "runs").iterdir()
+        run_id = run_dir.name
+    else:
+        assert proc.returncode == 130, out
+        found = re.search(r"Interrupted\. Continue with: devteam resume (\S+)", out)
+        assert found, out
+        run_id = found.group(1)
+        assert "Traceback" not in out
+    # nothing of the run outlives it: no process of its group, and (but after a SIGKILL,
+    # which leaves its container to the next run's clean-up) no sandbox container
     deadline = time.monotonic() + 10
     while (_group_members(proc.pid) or _own_containers(proc.pid)) and time.monotonic() < deadline:
+        if signum == signal.SIGKILL and not _group_members(proc.pid):
+            break
         time.sleep(0.2)
-    assert _group_members(proc.pid) == [] and _own_containers(proc.pid) == []
+    assert _group_members(proc.pid) == []
+    if signum != signal.SIGKILL:
+        assert _own_containers(proc.pid) == []
     workspace = tmp_path / "ws" / run_id
     assert "a - b" in (workspace / "m.py").read_text()  # the draft is committed
 
@@ -107,6 +120,7 @@ def test_an_interrupted_cli_run_stops_cleanly_and_resumes_through_the_cli(
     assert done.stdout.strip() == str(workspace)  # the result's path alone on stdout
     assert re.search(r"^passed: all tests pass", done.stderr, flags=re.MULTILINE), done.stderr
     assert "a + b" in (workspace / "m.py").read_text()
+    assert _own_containers(proc.pid) == []  # a killed run's container is gone by now too
     log = subprocess.run(
         ["git", "log", "--format=%an"], cwd=workspace, capture_output=True, text=True, check=True
     ).stdout.split()
