@@ -25,6 +25,24 @@ def missing(reason: str) -> NoReturn:
     pytest.skip(reason, allow_module_level=True)
 
 
+#: What a registry says when it answered: the look-up failed, the network did not.
+NOT_NETWORK_ERRORS = (
+    "No matching distribution",
+    "Could not find a version",
+    "pip could not be started",
+    "HTTP error 404",
+    "404 Client Error",
+)
+
+
+def unreachable(what: str, exc: BaseException) -> NoReturn:
+    """``what`` could not be fetched: a skip (a failure under CI) for a network error, a
+    failure for anything else (a package that is gone, a broken pip)."""
+    if any(marker in str(exc) for marker in NOT_NETWORK_ERRORS):
+        pytest.fail(f"{what}: the registry answered, but not with it: {exc}", pytrace=False)
+    missing(f"{what}: not reachable: {exc}")
+
+
 def require_module(name: str, hint: str) -> ModuleType:
     """Import ``name``, or skip (fail under CI) saying how to install it."""
     try:

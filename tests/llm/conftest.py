@@ -11,7 +11,7 @@ from devteam.config import load_settings
 from devteam.errors import ModelUnavailableError
 from devteam.llm.embedded import ensure_model
 from devteam.llm.server import EmbeddedServer, llama_cpp_available
-from tests.guards import missing
+from tests.guards import missing, unreachable
 
 SMALL_MODEL = "qwen2.5-coder-0.5b"
 
@@ -26,7 +26,7 @@ def embedded_model_path() -> Path:
     try:
         return ensure_model(SMALL_MODEL, load_settings().cache_dir)
     except ModelUnavailableError as exc:
-        missing(f"the embedded model could not be fetched: {exc}")
+        unreachable("the embedded model", exc)
 
 
 @pytest.fixture(scope="session")
