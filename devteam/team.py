@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
@@ -29,7 +29,16 @@ from devteam.agents.runner import PYTEST
 from devteam.checkpoint import describe_checkpointer, open_checkpointer
 from devteam.config import Settings, load_settings
 from devteam.errors import DevteamError
-from devteam.events import EventBus, JsonlSink, Note, RunFinished, RunStarted, Sink, _Event
+from devteam.events import (
+    Event,
+    EventBus,
+    JsonlSink,
+    Note,
+    RunFinished,
+    RunStarted,
+    Sink,
+    _Event,
+)
 from devteam.llm.budget import Budget
 from devteam.llm.client import ChatClient, ChatModel
 from devteam.sandbox import Sandbox, ensure_image, open_sandbox
@@ -190,7 +199,7 @@ class Team:
 
     def stream(
         self, task: str, *, run_id: str | None = None, repo: Path | None = None
-    ) -> Iterator[_Event]:
+    ) -> Iterator[Event]:
         """Run ``task`` and yield its events (typed, as in the audit log) as they happen.
 
         When the iterator ends, ``self.last_result`` holds the RunResult. An error in the
@@ -217,7 +226,7 @@ class Team:
             while (item := events.get()) is not None:
                 if isinstance(item, BaseException):
                     raise item
-                yield item
+                yield cast(Event, item)  # every event the bus carries is one of Event's kinds
         finally:
             thread.join()
 

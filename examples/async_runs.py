@@ -10,7 +10,7 @@ python examples/async_runs.py
 import asyncio
 import sys
 
-from devteam import Team, load_settings
+from devteam import RunResult, Team, load_settings
 
 TASKS = [
     "Write a Python module temps.py with c_to_f(c) and f_to_c(f) (floats, 2 decimals)",
@@ -23,7 +23,7 @@ async def main() -> int:
     team = Team(settings)
     at_once = asyncio.Semaphore(1 if settings.uses_embedded_model else len(TASKS))
 
-    async def one(task: str):  # type: ignore[no-untyped-def]
+    async def one(task: str) -> RunResult:
         async with at_once:
             return await team.arun(task)
 

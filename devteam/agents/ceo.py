@@ -294,7 +294,9 @@ def review_verdict(state: RunState) -> str:
         return ""
     parts = []
     for name, r in reviews.items():
-        if r.get("approved"):
+        if r.get("approved") is None:
+            parts.append(f"{name}: not reviewed (its reply could not be read)")
+        elif r.get("approved"):
             parts.append(f"{name} approved")
         else:
             parts.append(f"{name} asked for changes ({'; '.join(r.get('changes', []))[:200]})")

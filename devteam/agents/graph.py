@@ -208,7 +208,7 @@ class Router:
             return self._stop(source, state, "review")
         if index + 1 < len(self.reviewers):
             return self.decide(source, f"review_{self.reviewers[index + 1]}", "next reviewer")
-        wanted = [r for r in (state.get("reviews") or {}).values() if not r.get("approved")]
+        wanted = [r for r in (state.get("reviews") or {}).values() if r.get("approved") is False]
         if not wanted:
             return self.to_acceptance(source, "review approved", state)
         if state.get("revisions", 0) < self.bounds.review_rounds:

@@ -29,8 +29,10 @@ def make_review(name: str, *, first: bool) -> NodeFn:
                 diff=change_text(state, deps),
             )
         except ModelOutputError as exc:
-            deps.events.emit(Note(level="warning", text=f"{exc} The review is skipped."))
-            return {"reviews": prior, "reviewed": True}
+            deps.events.emit(Note(level="warning", text=f"{exc} The change is not reviewed."))
+            # recorded as not reviewed (approved: None), never as an approval
+            unread: dict[str, Any] = {"approved": None, "changes": [], "reviewed": False}
+            return {"reviews": {**prior, name: unread}, "reviewed": True}
         if verdict.approved:
             verdict = verdict.model_copy(update={"changes": []})
         elif not verdict.changes:  # a refusal with nothing to act on is an approval

@@ -11,6 +11,7 @@ from devteam.agents.replies import clip_output
 from devteam.agents.state import RunState, TestReport
 from devteam.events import SandboxRun
 from devteam.sandbox.base import ExecResult
+from devteam.workspace.repo_map import command_for_tests
 
 PYTEST = ["python3", "-m", "pytest", "-q", "-rfE", "--tb=short", "-p", "no:cacheprovider"]
 
@@ -18,7 +19,9 @@ PYTEST = ["python3", "-m", "pytest", "-q", "-rfE", "--tb=short", "-p", "no:cache
 @node("test", "sandbox")
 def run_tests(state: RunState, deps: Deps) -> dict[str, Any]:
     deps.sandbox.sync_dir(deps.workspace.root)
-    command = state.get("test_command") or PYTEST
+    command = command_for_tests(
+        deps.workspace.root, state.get("test_command") or PYTEST, state.get("test_files", [])
+    )
     result = deps.sandbox.exec(command, timeout_s=deps.settings.sandbox.timeout_s)
     report = to_report(result)
     deps.events.emit(

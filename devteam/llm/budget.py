@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from devteam.config import BudgetSettings
 from devteam.errors import BudgetExceededError
+
+# A word (up to 10 letters), a number (up to 3 digits) or any other non-space character is
+# about one BPE token, so a server that reports no usage is still charged what it spent.
+_PIECE = re.compile(r"[A-Za-z]{1,10}|\d{1,3}|[^\sA-Za-z\d]")
+MESSAGE_OVERHEAD_TOKENS = 4  # the chat template's role markers around each message
+
+
+def estimate_tokens(text: str) -> int:
+    """A counted estimate of the tokens in ``text`` (for replies that carry no ``usage``)."""
+    return len(_PIECE.findall(text))
+
+
+def estimate_prompt_tokens(messages: Iterable[Mapping[str, Any]]) -> int:
+    """A counted estimate of a chat prompt's tokens: each message's content plus its markers."""
+    return sum(
+        estimate_tokens(str(m.get("content") or "")) + MESSAGE_OVERHEAD_TOKENS for m in messages
+    )
 
 
 class Budget:

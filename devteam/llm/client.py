@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from devteam.errors import ModelError, ModelOutputError, ModelUnavailableError
 from devteam.events import EventBus, ModelCall
-from devteam.llm.budget import Budget
+from devteam.llm.budget import Budget, estimate_prompt_tokens, estimate_tokens
 from devteam.llm.parsing import parse_model
 
 T = TypeVar("T", bound=BaseModel)
@@ -195,8 +195,9 @@ class ChatClient:
         latency = time.monotonic() - started
         text = (resp.choices[0].message.content or "") if resp.choices else ""
         usage = resp.usage
-        prompt_tokens = usage.prompt_tokens if usage else 0
-        completion_tokens = usage.completion_tokens if usage else 0
+        # A server that reports no usage is charged a counted estimate, never nothing.
+        prompt_tokens = (usage.prompt_tokens if usage else None) or estimate_prompt_tokens(messages)
+        completion_tokens = (usage.completion_tokens if usage else None) or estimate_tokens(text)
         return account(
             self.budget,
             self.events,

@@ -1,7 +1,9 @@
 """A scripted chat model for fast, deterministic tests of the graph.
 
 Replies come from a list (in order) or a function of (role, messages). It charges the
-budget and emits audit events exactly as the real client does.
+budget and emits audit events exactly as the real client does, and, like a server, cuts a
+reply at its ``max_tokens`` (capped by the budget's remaining tokens) at four characters a
+token, the rate it counts tokens at.
 """
 
 from __future__ import annotations
@@ -50,8 +52,10 @@ class ScriptedModel:
         budget: Budget | None = None,
         events: EventBus | None = None,
         name: str = "scripted",
+        max_tokens: int = 1536,
     ) -> None:
         self.name = name
+        self.max_tokens = max_tokens
         self._replies = list(replies) if not callable(replies) else None
         self._responder = replies if callable(replies) else None
         self.budget = budget
@@ -60,6 +64,7 @@ class ScriptedModel:
         self.temperatures: list[float | None] = []
         self.seeds: list[int | None] = []
         self.stops: list[list[str]] = []
+        self.limits: list[int] = []  # the max_tokens each call ran with, after the budget cap
 
     def bind(self, budget: Budget, events: EventBus) -> None:
         self.budget, self.events = budget, events
@@ -88,9 +93,15 @@ class ScriptedModel:
             raise ScriptExhaustedError(
                 f"no scripted reply left for the {role} (call {len(self.calls)})"
             )
+        limit = max_tokens or self.max_tokens
+        if self.budget is not None:
+            limit = self.budget.cap_completion(limit)
+        self.limits.append(limit)
         for marker in stop or []:  # as a server does: the reply ends before a stop string
             text = text.split(marker, 1)[0]
         self.stops.append(list(stop or []))
+        if len(text) // 4 + 1 > limit:  # as a server does: generation stops at max_tokens
+            text = text[: max(0, limit - 1) * 4]
         prompt_tokens = sum(len(str(m.get("content", ""))) for m in messages) // 4 + 1
         completion_tokens = len(text) // 4 + 1
         return account(

@@ -40,6 +40,7 @@ from devteam.errors import (
 from devteam.sandbox import engine
 from devteam.sandbox.base import EXIT_TIMEOUT, WORKDIR, ExecResult
 from devteam.sandbox.output import CappedBuffer, parse_failing_tests
+from devteam.sandbox.selection import files_to_sync
 
 log = logging.getLogger(__name__)
 
@@ -634,7 +635,7 @@ def _safe_relpath(rel: str) -> str:
 
 
 def _tar_dir(src: Path) -> bytes:
-    """A tar of ``src`` (``.git`` excluded), owned by nobody in particular."""
+    """A tar of what ``files_to_sync(src)`` names, owned by nobody in particular."""
     buf = io.BytesIO()
 
     def scrub(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
@@ -646,10 +647,8 @@ def _tar_dir(src: Path) -> bytes:
         return info
 
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for entry in sorted(os.listdir(src)):
-            if entry == ".git":
-                continue
-            tar.add(src / entry, arcname=entry, recursive=True, filter=scrub)
+        for name in files_to_sync(src):
+            tar.add(src / name, arcname=name, recursive=True, filter=scrub)
     return buf.getvalue()
 
 

@@ -30,6 +30,7 @@ from devteam.config import SandboxSettings
 from devteam.errors import SandboxError, SandboxFileNotFoundError
 from devteam.sandbox.base import EXIT_TIMEOUT, ExecResult
 from devteam.sandbox.output import CappedBuffer, parse_failing_tests
+from devteam.sandbox.selection import files_to_sync
 
 log = logging.getLogger(__name__)
 
@@ -116,9 +117,15 @@ class LocalSandbox:
                 shutil.rmtree(child)
             else:
                 child.unlink()
-        shutil.copytree(
-            src, self.root, dirs_exist_ok=True, symlinks=True, ignore=shutil.ignore_patterns(".git")
-        )
+        for name in files_to_sync(src):
+            source, target = src / name, self.root / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if source.is_dir() and not source.is_symlink():  # a submodule's folder
+                shutil.copytree(
+                    source, target, symlinks=True, ignore=shutil.ignore_patterns(".git")
+                )
+            else:
+                shutil.copy2(source, target, follow_symlinks=False)
 
     def get_file(self, path: str) -> bytes:
         target = self._path(path)

@@ -221,7 +221,8 @@ class Workspace:
         }
         try:
             proc = subprocess.run(
-                ["git", *args],
+                # The user's hooks are theirs, not the team's: none runs on a team's git command.
+                ["git", "-c", "core.hooksPath=/dev/null", *args],
                 cwd=self.root,
                 env=full_env,
                 capture_output=True,

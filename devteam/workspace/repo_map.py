@@ -143,6 +143,16 @@ def detect_test_command(root: Path) -> list[str] | None:
     return command
 
 
+def command_for_tests(root: Path, command: list[str], test_files: list[str]) -> list[str]:
+    """``command``, unless it is unittest's and a test file the team wrote is not a
+    ``unittest.TestCase`` module (unittest would skip it): then pytest, which runs both."""
+    if command[:3] != ["python3", "-m", "unittest"]:
+        return command
+    if all(_is_unittest_style(root / f) for f in test_files if (root / f).is_file()):
+        return command
+    return list(PYTEST_COMMAND)
+
+
 def relevant_files(root: Path, query: str, limit: int = 5) -> list[str]:
     """Up to ``limit`` files whose path and symbol names share most words with ``query``.
 

@@ -20,6 +20,8 @@ from urllib.parse import quote
 
 import pytest
 
+from tests.guards import missing
+
 
 def _pg_bin_dir() -> Path | None:
     found = sorted(
@@ -32,19 +34,12 @@ def _pg_bin_dir() -> Path | None:
     return Path(initdb).parent if initdb and shutil.which("pg_ctl") else None
 
 
-def _missing(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"CI must be able to run a PostgreSQL server: {reason}")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A ``postgresql://`` URL of a fresh cluster (user ``devteam``, trust auth, unix socket)."""
     bin_dir = _pg_bin_dir()
     if bin_dir is None:
-        _missing("no PostgreSQL server binaries (apt-get install postgresql)")
-        return
+        missing("no PostgreSQL server binaries (apt-get install postgresql)")
     prefix: list[str] = []
     base = Path(tempfile.mkdtemp(prefix="devteam-pg-"))
     if os.geteuid() == 0:

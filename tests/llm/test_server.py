@@ -17,7 +17,9 @@ from pydantic import BaseModel
 from devteam.config import load_settings
 from devteam.errors import ModelError, ModelUnavailableError
 from devteam.llm import server as server_mod
+from devteam.llm.budget import estimate_tokens
 from devteam.llm.server import EmbeddedServer
+from tests.guards import require_module
 
 # A stand-in for llama_cpp.server: answers GET /v1/models, and leaves a child process
 # in its process group (whose pid it writes to argv[2]) to show that stop() takes both.
@@ -126,7 +128,7 @@ def test_missing_llama_cpp_says_how_to_get_it(
 
 
 def test_the_entry_point_takes_the_stock_servers_arguments() -> None:
-    pytest.importorskip("llama_cpp.server")
+    require_module("llama_cpp.server", "pip install 'devteam[local]'")
     out = subprocess.run(
         [sys.executable, "-m", "devteam.llm.llama_server", "--help"],
         capture_output=True,
@@ -202,6 +204,27 @@ def test_real_chat_completion(embedded_server: EmbeddedServer) -> None:
 
 
 @pytest.mark.model
+def test_token_estimates_stay_near_the_real_tokenizers_counts(embedded_model_path: Path) -> None:
+    """The estimate charged when a server sends no usage, against Qwen's own tokenizer on
+    prose, a prompt template, code and a reply with a file block."""
+    llama_cpp = require_module("llama_cpp", "pip install 'devteam[local]'")
+    vocab = llama_cpp.Llama(str(embedded_model_path), vocab_only=True, verbose=False)
+    root = Path(__file__).resolve().parents[2]
+    samples = [
+        "Write a module stats.py with mean(xs) and median(xs) for lists of numbers; raise "
+        "ValueError('empty') for an empty list. Add pytest tests.",
+        (root / "devteam/roles/prompts/coder.yaml").read_text(),
+        (root / "devteam/llm/budget.py").read_text(),
+        (root / "README.md").read_text()[:4000],
+        "FILE: stats.py\n```python\ndef mean(xs):\n    if not xs:\n"
+        "        raise ValueError('empty')\n    return sum(xs) / len(xs)\n```\n",
+    ]
+    for text in samples:
+        real = len(vocab.tokenize(text.encode(), add_bos=False, special=False))
+        assert 0.8 <= estimate_tokens(text) / real <= 1.3, (estimate_tokens(text), real, text[:80])
+
+
+@pytest.mark.model
 def test_real_grammar_constrained_json(embedded_server: EmbeddedServer) -> None:
     resp = client_for(embedded_server).chat.completions.create(
         model=embedded_server.model_name,
@@ -259,7 +282,7 @@ def test_real_server_reuses_a_shared_prompt_prefix(embedded_server: EmbeddedServ
 
 def test_real_server_start_failure_is_reported(tmp_path: Path) -> None:
     """A file that is no GGUF makes the real server exit; the error carries its log."""
-    pytest.importorskip("llama_cpp")
+    require_module("llama_cpp", "pip install 'devteam[local]'")
     bad = tmp_path / "bad.gguf"
     bad.write_bytes(b"not a gguf file at all")
     srv = EmbeddedServer(bad, log_path=tmp_path / "log", startup_timeout_s=120)

@@ -59,8 +59,13 @@ def test_memory_bounded_for_100mb() -> None:
 
 
 def test_invalid_utf8_cut_midway_is_replaced() -> None:
+    # 200 bytes of two-byte characters: the head keeps 6 bytes, the tail 5 (half a character)
     text, cut = cap_output("é" * 100, 11)
-    assert (cut and "\ufffd" in text) or text.startswith("é")
+    assert cut is True
+    assert text == "ééé" + CUT_MARKER.format(n=189) + "\ufffdéé"
+    # an odd head ends in half a character: replaced, never an exception
+    text, _ = cap_output("é" * 100, 13)
+    assert text.startswith("ééé\ufffd" + CUT_MARKER.format(n=187)) and text.endswith("ééé")
 
 
 PYTEST_OUT = """\

@@ -26,6 +26,7 @@ import pytest
 
 from devteam.sandbox.base import EXIT_TIMEOUT
 from devteam.sandbox.docker_backend import BASE_ENV, INIT_USER
+from tests.guards import missing
 
 pytestmark = [pytest.mark.docker, pytest.mark.security]
 
@@ -64,7 +65,7 @@ def bridge_listener() -> Iterator[tuple[str, int, list[str]]]:
     """A TCP listener on the Docker bridge gateway; yields (ip, port, list of accepted peers)."""
     ip = bridge_gateway_ip()
     if ip is None:
-        pytest.skip("no docker0 bridge on this machine")
+        missing("no docker0 bridge on this machine (the Docker engine makes it by default)")
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind((ip, 0))
@@ -125,18 +126,80 @@ def test_tcp_to_host_bridge_is_blocked(
     assert accepted == []
 
 
-def test_dns_resolution_fails(healthy: Any) -> None:
-    res = healthy.exec(
-        py(
-            "import socket\n"
-            "try:\n"
-            "    print('RESOLVED', socket.getaddrinfo('example.com', 80))\n"
-            "except OSError as e:\n"
-            "    print('FAILED', e)\n"
-        ),
-        timeout_s=30,
+@pytest.fixture
+def dns_server() -> Iterator[tuple[str, int, list[str]]]:
+    """A DNS server on the Docker bridge gateway that answers every A query with 10.9.8.7;
+    yields (ip, port, list of the peers that asked)."""
+    ip = bridge_gateway_ip()
+    if ip is None:
+        missing("no docker0 bridge on this machine (the Docker engine makes it by default)")
+    srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    srv.bind((ip, 0))
+    srv.settimeout(0.2)
+    asked: list[str] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                query, peer = srv.recvfrom(512)
+            except (TimeoutError, OSError):
+                continue
+            asked.append(peer[0])
+            end = query.index(b"\0", 12) + 5  # the question: name, type, class
+            answer = b"\xc0\x0c\0\x01\0\x01\0\0\0\x3c\0\x04" + bytes([10, 9, 8, 7])
+            srv.sendto(query[:2] + b"\x81\x80\0\x01\0\x01\0\0\0\0" + query[12:end] + answer, peer)
+
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+    yield ip, srv.getsockname()[1], asked
+    stop.set()
+    th.join(2)
+    srv.close()
+
+
+def dns_query(ip: str, port: int) -> list[str]:
+    """A program that asks ip:port for devteam-probe.test and prints what came back."""
+    return py(
+        "import socket, struct\n"
+        "q = struct.pack('>HHHHHH', 0x1234, 0x100, 1, 0, 0, 0)"
+        " + b'\\x0edevteam-probe\\x04test\\x00' + struct.pack('>HH', 1, 1)\n"
+        "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+        "s.settimeout(3)\n"
+        "try:\n"
+        f"    s.sendto(q, ({ip!r}, {port}))\n"
+        "    print('ANSWER', '.'.join(map(str, s.recv(512)[-4:])))\n"
+        "except OSError as e:\n"
+        "    print('BLOCKED', e)\n"
+        "try:\n"
+        "    print('RESOLVED', socket.getaddrinfo('example.com', 80))\n"
+        "except OSError as e:\n"
+        "    print('NO-DNS', e)\n"
     )
-    assert "FAILED" in res.stdout and "RESOLVED" not in res.stdout, res
+
+
+def test_dns_is_blocked_though_a_server_answers_a_networked_container(
+    healthy: Any,
+    sandbox_settings: Any,
+    docker_client: Any,
+    dns_server: tuple[str, int, list[str]],
+) -> None:
+    from devteam.sandbox.docker_backend import DockerSandbox
+
+    ip, port, asked = dns_server
+    # control: a container WITH network (the opt-in) gets an answer from this server
+    networked = sandbox_settings.model_copy(update={"network": True})
+    with DockerSandbox(networked, client=docker_client) as open_sb:
+        control = open_sb.exec(dns_query(ip, port), timeout_s=30)
+    assert "ANSWER 10.9.8.7" in control.stdout, control
+    assert asked, "the control query never reached the server"
+    asked.clear()
+    # the sandbox as configured: the query never leaves it, and names do not resolve
+    res = healthy.exec(dns_query(ip, port), timeout_s=30)
+    assert "BLOCKED" in res.stdout and "ANSWER" not in res.stdout, res
+    assert "NO-DNS" in res.stdout and "RESOLVED" not in res.stdout, res
+    time.sleep(0.3)
+    assert asked == []
 
 
 # ---------------------------------------------------------------------------- host data
@@ -165,7 +228,87 @@ def test_host_environment_invisible(healthy: Any, monkeypatch: pytest.MonkeyPatc
     assert {n for n in names if n.isidentifier() and n.isupper()} <= allowed, names
 
 
+def test_host_environment_set_before_the_container_exists_is_invisible(
+    sandbox_settings: Any, docker_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Secrets in devteam's own environment when the container is made never reach it."""
+    from devteam.sandbox.docker_backend import DockerSandbox
+
+    token = secrets.token_hex(16)
+    for name in ("DEVTEAM_TEST_SECRET", "OPENAI_API_KEY", "DEVTEAM_API_KEY", "AWS_SECRET_KEY"):
+        monkeypatch.setenv(name, token)
+    with DockerSandbox(sandbox_settings, client=docker_client) as sb:
+        res = sb.exec("env; cat /proc/1/environ; cat /proc/*/environ 2>/dev/null; echo done")
+        config = docker_client.containers.get(sb.container_id).attrs["Config"]
+    assert res.stdout.rstrip().endswith("done"), res
+    assert token not in res.stdout + res.stderr
+    assert not any(token in e for e in config["Env"])  # not in the container's definition
+    names = {e.split("=", 1)[0] for e in config["Env"]}
+    assert names <= set(BASE_ENV) | {"PATH", "LANG"}, names
+
+
 # ---------------------------------------------------------------------------- resources
+def test_cpu_quota_is_set_and_enforced(sandbox_settings: Any, docker_client: Any) -> None:
+    """cpus=0.5: the cgroup says so, and two busy processes get about half a CPU between them."""
+    from devteam.sandbox.docker_backend import DockerSandbox
+
+    half = sandbox_settings.model_copy(update={"cpus": 0.5})
+    with DockerSandbox(half, client=docker_client) as sb:
+        quota = sb.exec(
+            "cat /sys/fs/cgroup/cpu.max 2>/dev/null || "  # cgroup v2, else v1
+            "echo $(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us)"
+        )
+        spin = sb.exec(
+            py(
+                "import os, time\n"
+                "t0 = time.monotonic()\n"
+                "kids = []\n"
+                "for _ in range(2):\n"
+                "    pid = os.fork()\n"
+                "    if pid == 0:\n"
+                "        while time.monotonic() - t0 < 2: pass\n"
+                "        os._exit(0)\n"
+                "    kids.append(pid)\n"
+                "for k in kids: os.waitpid(k, 0)\n"
+                "wall = time.monotonic() - t0\n"
+                "cpu = os.times().children_user + os.times().children_system\n"
+                "print(f'{cpu / wall:.2f}')\n"
+            ),
+            timeout_s=30,
+        )
+    allowed, period = (int(x) for x in quota.stdout.split())
+    assert allowed / period == 0.5, quota
+    assert spin.ok, spin
+    assert float(spin.stdout) < 0.7, f"two spinning processes used {spin.stdout.strip()} CPUs"
+
+
+def test_open_files_are_capped(healthy: Any) -> None:
+    res = healthy.exec(
+        py(
+            "import resource\n"
+            "print(resource.getrlimit(resource.RLIMIT_NOFILE))\n"
+            "files = []\n"
+            "try:\n"
+            "    while len(files) < 5000:\n"
+            "        files.append(open('/dev/null'))\n"
+            "    print('OPENED', len(files))\n"
+            "except OSError as e:\n"
+            "    print('CAPPED', len(files), e.errno)\n"
+            "try:\n"
+            "    resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))\n"
+            "    print('RAISED')\n"
+            "except (ValueError, OSError) as e:\n"
+            "    print('KEPT')\n"
+        ),
+        timeout_s=30,
+    )
+    lines = res.stdout.split("\n")
+    assert lines[0] == "(1024, 1024)", res
+    capped = lines[1].split()
+    assert capped[0] == "CAPPED" and 1000 <= int(capped[1]) < 1024 and capped[2] == "24", res
+    assert lines[2] == "KEPT", res  # the hard cap cannot be raised from inside
+
+
 def test_fork_bomb_contained_and_reported(healthy: Any) -> None:
     # the command stays alive while the bomb grows, so the bomb meets the cap, not the cleanup
     res = healthy.exec("bomb() { bomb | bomb & }; bomb; sleep 3", timeout_s=10)

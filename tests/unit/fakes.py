@@ -8,6 +8,7 @@ from types import TracebackType
 from typing import Self
 
 from devteam.sandbox.base import ExecResult
+from devteam.sandbox.selection import files_to_sync
 
 
 class FakeSandbox:
@@ -24,13 +25,8 @@ class FakeSandbox:
     def put_files(self, files: Mapping[str, bytes | str]) -> None: ...
 
     def sync_dir(self, src: Path) -> None:
-        self.synced.append(
-            {
-                p.relative_to(src).as_posix(): p.read_text()
-                for p in src.rglob("*")
-                if p.is_file() and ".git" not in p.parts
-            }
-        )
+        # what a real backend copies: what git sees there (devteam.sandbox.selection)
+        self.synced.append({name: (src / name).read_text() for name in files_to_sync(src)})
 
     def get_file(self, path: str) -> bytes:
         return b""

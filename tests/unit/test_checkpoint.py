@@ -15,6 +15,7 @@ from devteam.checkpoint import (
 )
 from devteam.config import Settings
 from devteam.errors import ConfigError
+from tests.guards import require_module
 
 
 def test_sqlite_is_the_default_and_lives_under_the_state_dir(tmp_path: Path) -> None:
@@ -81,7 +82,7 @@ def test_without_the_postgres_extra_the_error_says_what_to_install(
 
 
 def test_an_unreachable_server_is_named_without_its_password(tmp_path: Path) -> None:
-    pytest.importorskip("langgraph.checkpoint.postgres")
+    require_module("langgraph.checkpoint.postgres", "pip install 'devteam[postgres]'")
     url = "postgresql://devteam:s3cret@127.0.0.1:1/runs"  # port 1: connection refused at once
     settings = Settings(state_dir=tmp_path, checkpointer=url)
     with pytest.raises(ConfigError) as err, open_checkpointer(settings):

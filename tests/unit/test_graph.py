@@ -177,7 +177,11 @@ def test_resume_continues_without_redoing_finished_steps(tmp_path: Path) -> None
     result = Team(settings, model=model2, sandbox=FakeSandbox([passed()])).resume("r2")
     assert result.status == "passed" and result.team == "planner"  # the run keeps its team
     assert [role for role, _ in model2.calls] == ["ceo"]
-    assert result.prompt_tokens > 0  # the tokens spent before the stop still count
+    # the tokens spent before the stop still count: the totals are every call's, both sessions
+    calls = [e for e in read_audit_log(result.audit_log) if e.kind == "model_call"]
+    assert len(calls) == 3
+    assert result.prompt_tokens == sum(c.prompt_tokens for c in calls)  # type: ignore[union-attr]
+    assert result.completion_tokens == sum(c.completion_tokens for c in calls)  # type: ignore[union-attr]
 
 
 def test_resume_of_unknown_run_is_one_clear_sentence(tmp_path: Path) -> None:

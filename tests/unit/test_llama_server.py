@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pytest
 
-pytest.importorskip("llama_cpp")
+from tests.guards import require_module
 
-from devteam.llm.llama_server import MeasuredRAMCache, entry_bytes
+require_module("llama_cpp", "pip install 'devteam[local]'")
+
+from devteam.llm.llama_server import MeasuredRAMCache, entry_bytes  # noqa: E402
 
 MB = 1 << 20
 

@@ -9,6 +9,7 @@ import pytest
 
 from devteam.workspace.repo_map import (
     PYTEST_COMMAND,
+    command_for_tests,
     detect_test_command,
     relevant_files,
     repo_map,
@@ -217,3 +218,18 @@ def test_relevant_files_rank_by_shared_words(tmp_path: Path) -> None:
     # deterministic
     q = "cart payment inventory checkout"
     assert relevant_files(root, q) == relevant_files(root, q)
+
+
+def test_unittest_gives_way_to_pytest_only_for_test_files_unittest_would_skip(
+    tmp_path: Path,
+) -> None:
+    unittest_cmd = ["python3", "-m", "unittest", "discover", "-s", "tests"]
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests/test_a.py").write_text(
+        "import unittest\n\n\nclass T(unittest.TestCase):\n    def test_a(self):\n        pass\n"
+    )
+    (tmp_path / "tests/test_b.py").write_text("def test_b():\n    assert True\n")
+    assert command_for_tests(tmp_path, unittest_cmd, ["tests/test_a.py"]) == unittest_cmd
+    assert command_for_tests(tmp_path, unittest_cmd, []) == unittest_cmd
+    assert command_for_tests(tmp_path, unittest_cmd, ["tests/test_b.py"]) == PYTEST_COMMAND
+    assert command_for_tests(tmp_path, ["make", "test"], ["tests/test_b.py"]) == ["make", "test"]

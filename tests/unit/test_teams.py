@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -103,7 +102,29 @@ def test_an_unknown_team_name_says_what_is_accepted() -> None:
 
 
 def test_a_resumed_run_keeps_its_team(tmp_path: Path) -> None:
-    saved = tmp_path / "state/runs/x/team.json"
-    saved.parent.mkdir(parents=True)
-    saved.write_text(load_team("solo").model_dump_json())
-    assert json.loads(saved.read_text())["name"] == "solo"
+    """A run of a custom team, stopped by a crash, resumes as that team, not the default."""
+    from devteam.errors import SandboxUnavailableError
+
+    (tmp_path / "security.yaml").write_text(SECURITY_PROMPT)
+    (tmp_path / "team.yaml").write_text(
+        "name: careful\n"
+        "roles:\n"
+        "  ceo: {kind: ceo}\n"
+        "  tester: {kind: tester}\n"
+        "  coder: {kind: coder}\n"
+        "  security: {kind: reviewer, prompt: security.yaml}\n"
+    )
+    model = ScriptedModel(by_role({"ceo": [SPEC], "tester": [TESTS], "coder": [CODE]}))
+    down = FakeSandbox([SandboxUnavailableError("Docker engine not reachable")])
+    with pytest.raises(SandboxUnavailableError):
+        Team(settings(tmp_path), team=tmp_path / "team.yaml", model=model, sandbox=down).run(
+            TASK, run_id="t1"
+        )
+    (tmp_path / "team.yaml").unlink()  # the run's own copy is what counts
+
+    model = ScriptedModel(by_role({"security": [APPROVE], "ceo": [ACCEPT]}))
+    result = Team(settings(tmp_path), model=model, sandbox=FakeSandbox([passed()])).resume("t1")
+    assert result.status == "passed" and result.team == "careful"
+    assert [role for role, _ in model.calls] == ["security", "ceo"]  # no default "reviewer"
+    assert "Security review of:" in model.calls[0][1][-1]["content"]
+    assert result.review == "security approved"

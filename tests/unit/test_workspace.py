@@ -272,3 +272,35 @@ def test_resuming_on_the_branch_keeps_a_crashed_steps_edits_and_new_files(repo: 
     (repo / "README.md").write_text("# edited on main\n")
     with pytest.raises(WorkspaceError, match="commit or stash them first"):
         Workspace.open_repo(repo, "work")
+
+
+HOOKS = [
+    "pre-commit",
+    "prepare-commit-msg",
+    "commit-msg",
+    "post-commit",
+    "post-checkout",
+    "reference-transaction",
+    "post-index-change",
+]
+
+
+def test_the_users_git_hooks_never_run_on_the_teams_git_commands(
+    repo: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "hooks.log"
+    hooks = repo / ".git" / "hooks"
+    for name in HOOKS:
+        (hooks / name).write_text(f"#!/bin/sh\necho {name} >> {log}\nexit 0\n")
+        (hooks / name).chmod(0o755)
+    # control: the hooks are live for the user's own git commands
+    _git(repo, "commit", "-q", "--allow-empty", "-m", "user's own")
+    assert {"pre-commit", "commit-msg", "post-commit"} <= set(log.read_text().split())
+    log.unlink()
+
+    ws = Workspace.open_repo(repo, "devteam/hooks")  # a checkout: post-checkout would run
+    ws.write("pkg/core.py", "def f():\n    return 2\n")
+    assert ws.commit("Change f", role="coder")
+    ws.restore(ws.base or "", ["pkg/core.py"])
+    assert ws.commit("Undo", role="ceo")
+    assert not log.exists(), log.read_text()
