@@ -283,7 +283,9 @@ def evidence_reason(status: str, sel: dict[str, Any], state: RunState) -> str:
             )
         return "unverified: the tests pass, but no example or second candidate confirms it"
     problems = sel.get("hard_evidence") or []
-    first = problems[0].splitlines()[0] if problems else "the tests fail"
+    report = state.get("report") or {}
+    failing = ", ".join(report.get("failing_tests", [])[:3]) or "see the test output"
+    first = problems[0].splitlines()[0] if problems else f"the delivered tests fail ({failing})"
     return f"no candidate passes every check ({where}): {first}"[:400]
 
 

@@ -179,6 +179,15 @@ class Workspace:
             self.write(rel, content)
         return list(files)
 
+    def remove(self, rel: str) -> bool:
+        """Delete one file (the next ``commit()`` records it); False when it was not there."""
+        path = self.resolve(rel)
+        if not path.is_file():
+            return False
+        path.unlink()
+        self._prune_empty_parents(path)
+        return True
+
     def read(self, rel: str) -> str:
         return self.resolve(rel).read_text(encoding="utf-8", errors="replace")
 

@@ -162,6 +162,20 @@ def test_a_test_file_with_no_tests_goes_back_to_the_tester_not_the_coder(
     assert "fix" not in decisions and "repair" not in decisions
 
 
+def test_a_tester_file_that_never_runs_is_left_out_not_blamed_on_the_code(
+    tmp_path: Path,
+) -> None:
+    broken = (
+        "FILE: tests/test_solution.py\n```python\nfrom pytest import *\n\n"
+        "@pytest.mark.x\ndef test_a():\n    pass\n```\n"
+    )
+    result, model = run(tmp_path, TASK, {"coder": [RIGHT], "tester": [broken, broken]})
+    assert roles(model) == ["coder", "tester", "tester"]
+    assert result.status == "passed" and result.verdict == "verified", result.reason
+    assert not (result.workspace / "tests/test_solution.py").exists()
+    assert (result.workspace / "tests/test_examples.py").is_file()
+
+
 def test_without_examples_agreement_decides(tmp_path: Path) -> None:
     odd = code("return a + b + 1")
     coder = [odd, RIGHT, RIGHT, odd, RIGHT]
