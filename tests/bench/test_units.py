@@ -187,3 +187,24 @@ def test_a_task_cut_short_by_a_stopping_bench_is_not_recorded(tmp_path: Path) ->
     timer.join()
     time.sleep(0.3)  # the cut-short task returns after the bench stopped
     assert not jsonl.exists() or jsonl.read_text() == ""
+
+
+def test_the_ablation_teams_load_and_differ_from_the_default_in_one_thing() -> None:
+    from devteam.teams import load_team
+
+    default = load_team("default")
+    teams = {
+        p.stem: load_team(p) for p in (Path(__file__).parents[2] / "bench/teams").glob("*.yaml")
+    }
+    assert set(teams) == {
+        "evidence-no-tester",
+        "evidence-no-sampling",
+        "evidence-no-repair",
+        "evidence-always-plan",
+    }
+    assert "tester" not in teams["evidence-no-tester"].roles
+    assert teams["evidence-no-sampling"].loop.samples == 0 != default.loop.samples
+    assert teams["evidence-no-repair"].loop.repairs == 0 != default.loop.repairs
+    assert teams["evidence-always-plan"].loop.plan == "always" != default.loop.plan
+    for team in teams.values():
+        assert team.loop.kind == "evidence"
