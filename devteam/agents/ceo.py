@@ -7,7 +7,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from devteam.agents.common import Deps, node, spec_of, strip_dot, trailers
-from devteam.agents.state import Acceptance, RunState, Spec, TestReport
+from devteam.agents.state import Acceptance, RunState, SelectionState, Spec, TestReport
 from devteam.errors import ModelOutputError
 from devteam.events import FilesWritten, Note
 from devteam.workspace import provenance
@@ -268,7 +268,7 @@ def _write_readme(state: RunState, deps: Deps, status: str, reason: str) -> None
     )
 
 
-def evidence_reason(status: str, sel: dict[str, Any], state: RunState) -> str:
+def evidence_reason(status: str, sel: SelectionState, state: RunState) -> str:
     """One line on what the evidence loop's choice rests on."""
     n_examples = len(state.get("examples") or [])
     pool = sel.get("pool", 1)

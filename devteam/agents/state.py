@@ -64,6 +64,59 @@ class TestReport(BaseModel):
     signature: str = ""
 
 
+class ReportState(TypedDict, total=False):
+    """A TestReport as the state holds it."""
+
+    command: list[str]
+    exit_code: int
+    passed: bool
+    timed_out: bool
+    oom_killed: bool
+    failing_tests: list[str]
+    output: str
+    duration_s: float
+    signature: str
+
+
+class TriageState(TypedDict, total=False):
+    """The tester's verdict on a failing run (classic loop)."""
+
+    culprit: Literal["test", "code"]
+    reason: str
+
+
+class ReviewState(TypedDict, total=False):
+    """One reviewer's verdict: ``approved`` None when its reply could not be read."""
+
+    approved: bool | None
+    changes: list[str]
+    reviewed: bool
+
+
+class AcceptanceState(TypedDict, total=False):
+    """The CEO's check of the acceptance criteria."""
+
+    checked: bool
+    accepted: bool | None
+    checks: list[dict[str, Any]]
+
+
+class SelectionState(TypedDict, total=False):
+    """``devteam.agents.select.Selection`` as the state holds it (evidence loop)."""
+
+    chosen: int
+    clean: bool
+    verdict: str
+    score: list[int]
+    agree: int
+    pool: int
+    suspect_tests: list[str]
+    hard_evidence: list[str]
+    crashed: bool
+    tests_broken: str
+    rejected: list[int]
+
+
 class InputState(TypedDict, total=False):
     """What a caller gives the graph (``mode``/``base_commit``/``test_command`` for repos)."""
 
@@ -84,14 +137,14 @@ class RunState(InputState, total=False):
     test_file: str
     files: list[str]
     test_files: list[str]
-    report: dict[str, Any]
+    report: ReportState
     passing_commit: str
-    passing_report: dict[str, Any]
-    triage: dict[str, Any]
-    reviews: dict[str, dict[str, Any]]
+    passing_report: ReportState
+    triage: TriageState
+    reviews: dict[str, ReviewState]
     pending_changes: list[str]
     revisions: int
-    acceptance: dict[str, Any]
+    acceptance: AcceptanceState
     fix_attempts: int
     same_failure: int
     same_code: int
@@ -110,7 +163,7 @@ class RunState(InputState, total=False):
     candidates: list[dict[str, Any]]  # Candidate: id, origin, files, parent
     evidence: dict[str, dict[str, Any]]  # candidate id -> Evidence
     evidence_key: str  # what the evidence was gathered against (tests + probes)
-    selection: dict[str, Any]  # Selection: the choice, the verdict and why
+    selection: SelectionState  # the choice, the verdict and why
     sample_rounds: int
     repairs: int
     tests_rewrites: int
