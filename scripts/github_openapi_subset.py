@@ -1,0 +1,77 @@
+"""Cut the operations the GitHub bot uses out of GitHub's official REST API description.
+
+    python scripts/github_openapi_subset.py octokit-openapi-23.0.2.tgz tests/github/data/openapi-ops.json
+
+The input is the npm package ``@octokit/openapi`` as downloaded (``npm pack @octokit/openapi``);
+its ``generated/api.github.com.deref.json`` (every ``$ref`` already resolved) is read from the
+tarball and, for each operation below, the parameters, request body schema and response
+schemas are written unchanged, with the package's version and integrity recorded beside them.
+The fake GitHub in ``tests/github`` validates every request and response against this file.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import sys
+import tarfile
+from pathlib import Path
+from typing import Any
+
+OPERATIONS = [
+    "apps/create-installation-access-token",
+    "apps/get-repo-installation",
+    "issues/create-comment",
+    "issues/get",
+    "issues/list-comments",
+    "issues/list-for-repo",
+    "issues/update-comment",
+    "pulls/create",
+    "pulls/list",
+    "pulls/update",
+    "reactions/create-for-issue",
+    "reactions/create-for-issue-comment",
+    "repos/get",
+    "repos/get-collaborator-permission-level",
+]
+MEMBER = "package/generated/api.github.com.deref.json"
+
+
+def main(tgz: Path, out: Path) -> None:
+    raw = tgz.read_bytes()
+    integrity = "sha512-" + base64.b64encode(hashlib.sha512(raw).digest()).decode()
+    with tarfile.open(tgz) as tar:
+        package = json.load(tar.extractfile("package/package.json"))  # type: ignore[arg-type]
+        spec = json.load(tar.extractfile(MEMBER))  # type: ignore[arg-type]
+    ops: dict[str, Any] = {}
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            if isinstance(op, dict) and op.get("operationId") in OPERATIONS:
+                ops[op["operationId"]] = {
+                    "method": method.upper(),
+                    "path": path,
+                    "parameters": op.get("parameters", []) + item.get("parameters", []),
+                    "requestBody": op.get("requestBody"),
+                    "responses": op.get("responses", {}),
+                }
+    missing = sorted(set(OPERATIONS) - set(ops))
+    if missing:
+        sys.exit(f"not in the description: {', '.join(missing)}")
+    out.write_text(
+        json.dumps(
+            {
+                "source": f"npm {package['name']}@{package['version']} ({MEMBER.split('/', 1)[1]})",
+                "integrity": integrity,
+                "openapi": spec["openapi"],
+                "operations": dict(sorted(ops.items())),
+            },
+            separators=(",", ":"),
+        )
+        + "\n"
+    )
+    print(f"{len(ops)} operations, {out.stat().st_size:,} bytes -> {out}")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), Path(sys.argv[2]))
