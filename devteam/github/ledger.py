@@ -131,7 +131,8 @@ class Ledger:
         return Run.model_validate(dict(row)) if row else None
 
     def runs(self, repo: str | None = None, issue: int | None = None) -> list[Run]:
-        sql, args = "SELECT * FROM runs WHERE 1=1", []
+        sql = "SELECT * FROM runs WHERE 1=1"
+        args: list[Any] = []
         if repo is not None:
             sql, args = sql + " AND repo = ?", [*args, repo]
         if issue is not None:
