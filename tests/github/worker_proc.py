@@ -1,0 +1,35 @@
+"""A bot worker in its own process, to be killed: the real queue, ledger, git and sandbox.
+
+python -m tests.github.worker_proc CONFIG.json (fix|hang)
+
+CONFIG.json holds {"settings": {...}, "bot": {...}}; the team's model is the scripted one of
+tests/github/script.py (``hang``: the coder's call never returns).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from devteam.config import Settings
+from devteam.github.settings import BotSettings
+from devteam.github.worker import Bot
+from devteam.llm.scripted import ScriptedModel
+from devteam.team import Team
+from tests.github import script
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(message)s")
+    config = json.loads(Path(sys.argv[1]).read_text())
+    responder = script.responder(sys.argv[2])
+
+    def team(settings: Settings, sinks: list[Any]) -> Team:
+        return Team(settings, model=ScriptedModel(responder), sinks=sinks)
+
+    bot = Bot(Settings(**config["settings"]), BotSettings(**config["bot"]), team=team)
+    print("WORKER-UP", flush=True)
+    bot.work(threading.Event())
