@@ -25,6 +25,8 @@ OPERATIONS = [
     "issues/create-comment",
     "issues/get",
     "issues/list-comments",
+    "issues/list-comments-for-repo",
+    "issues/list-events",
     "issues/list-for-repo",
     "issues/update-comment",
     "pulls/create",

@@ -140,6 +140,38 @@ class GitHubAPI:
         )
         return [i for i in items if "pull_request" not in i]
 
+    def labeled_by(self, repo: str, number: int, label: str) -> tuple[int, str] | None:
+        """(event id, login) of the latest time ``label`` was put on the issue."""
+        owner, name = repo.split("/")
+        events = self._call(
+            "list issue events",
+            self.gh.rest.issues.list_events,
+            owner,
+            name,
+            number,
+            per_page=100,
+        )
+        found = [
+            (int(e["id"]), str((e.get("actor") or {}).get("login", "")))
+            for e in events
+            if e.get("event") == "labeled" and (e.get("label") or {}).get("name") == label
+        ]
+        return found[-1] if found else None
+
+    def comments_since(self, repo: str, since: str) -> list[dict[str, Any]]:
+        """The repository's issue comments created or edited since ``since`` (ISO 8601)."""
+        owner, name = repo.split("/")
+        return list(
+            self._call(
+                "list comments",
+                self.gh.rest.issues.list_comments_for_repo,
+                owner,
+                name,
+                since=since,
+                per_page=100,
+            )
+        )
+
     def find_pull(self, repo: str, branch: str) -> dict[str, Any] | None:
         """The open PR whose head is ``branch`` of ``repo`` itself (never a fork's)."""
         owner, name = repo.split("/")

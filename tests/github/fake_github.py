@@ -145,6 +145,7 @@ class FakeGitHub:
         self.comments: dict[int, dict[str, Any]] = {}
         self.pulls: dict[tuple[str, int], dict[str, Any]] = {}
         self.reactions: list[tuple[str, int, str]] = []
+        self.events: dict[tuple[str, int], list[dict[str, Any]]] = {}
         self.calls: list[Call] = []
         self.violations: list[str] = []
         self.faults: dict[str, list[int]] = {}
@@ -179,6 +180,19 @@ class FakeGitHub:
 
     def add_comment(self, repo: str, issue: int, body: str, user: str) -> int:
         return self._new_comment(repo.lower(), issue, body, user)
+
+    def label(self, repo: str, number: int, name: str, actor: str) -> None:
+        """``actor`` puts label ``name`` on the issue (an issue event records who)."""
+        issue = self.issues[(repo.lower(), number)]
+        issue["labels"].append({"name": name})
+        self.events.setdefault((repo.lower(), number), []).append(
+            {
+                "id": self._next_id(),
+                "event": "labeled",
+                "actor": {"login": actor},
+                "label": {"name": name, "color": "ffffff"},
+            }
+        )
 
     def fail(self, op: str, *statuses: int) -> None:
         """The next calls of ``op`` answer these statuses, in order."""
@@ -224,11 +238,13 @@ class FakeGitHub:
         return httpx.Response(status, json=data, headers=headers)
 
     def _route(self, method: str, path: str) -> tuple[Op | None, dict[str, str]]:
-        for op in operations():
-            m = op.regex.match(path)
-            if m and op.method == method:
-                return op, m.groupdict()
-        return None, {}
+        found = [
+            (op, m.groupdict())
+            for op in operations()
+            if op.method == method and (m := op.regex.match(path))
+        ]
+        # a literal segment beats a parameter (issues/comments is not issue "comments")
+        return min(found, key=lambda f: len(f[1]), default=(None, {}))
 
     def _dispatch(
         self, request: httpx.Request, op: Op | None, params: dict[str, str]
@@ -239,6 +255,12 @@ class FakeGitHub:
         auth = request.headers.get("authorization", "")
         if auth not in (f"token {self.token}", f"Bearer {self.token}"):
             return 401, {"message": "Bad credentials"}
+        for name, value in params.items():
+            if op.params[name].get("schema", {}).get("type") == "integer" and not value.isdigit():
+                self.violations.append(
+                    f"{op.id}: path parameter {name}={value!r} is not an integer"
+                )
+                return 404, {"message": "Not Found"}
         for name, value in parse_qsl(request.url.query.decode()):
             if name not in op.params or op.params[name].get("in") != "query":
                 self.violations.append(f"{op.id}: query parameter {name!r} is not declared")
@@ -304,12 +326,26 @@ class FakeGitHub:
 
     def _new_comment(self, repo: str, issue: int, body: str, user: str) -> int:
         cid = self._next_id()
-        self.comments[cid] = {"id": cid, "repo": repo, "issue": issue, "body": body, "user": user}
+        self.comments[cid] = {
+            "id": cid,
+            "repo": repo,
+            "issue": issue,
+            "body": body,
+            "user": user,
+            "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
         return cid
 
     @staticmethod
     def _comment_json(c: dict[str, Any]) -> dict[str, Any]:
-        return {"id": c["id"], "body": c["body"], "user": {"login": c["user"]}}
+        return {
+            "id": c["id"],
+            "body": c["body"],
+            "user": {"login": c["user"], "type": "Bot" if c["user"].endswith("[bot]") else "User"},
+            "issue_url": f"https://api.github.com/repos/{c['repo']}/issues/{c['issue']}",
+            "created_at": c["created_at"],
+            "updated_at": c["created_at"],
+        }
 
     def _issue(self, repo: str, number: str | int) -> dict[str, Any]:
         issue = self.issues.get((repo, int(number)))
@@ -357,6 +393,25 @@ class FakeGitHub:
         ]
         per, page = int(q.get("per_page", 30)), int(q.get("page", 1))
         return 200, found[(page - 1) * per : page * per]
+
+    def op_issues_list_comments_for_repo(
+        self, p: dict[str, str], body: Any, q: dict[str, str]
+    ) -> tuple[int, Any]:
+        repo = self._repo(p)
+        since = q.get("since", "")
+        found = [
+            self._comment_json(c)
+            for c in self.comments.values()
+            if c["repo"] == repo and c["created_at"] >= since
+        ]
+        return 200, found[: int(q.get("per_page", 30))]
+
+    def op_issues_list_events(
+        self, p: dict[str, str], body: Any, q: dict[str, str]
+    ) -> tuple[int, Any]:
+        repo = self._repo(p)
+        number = self._issue(repo, p["issue_number"])["number"]
+        return 200, self.events.get((repo, number), [])
 
     def op_issues_create_comment(
         self, p: dict[str, str], body: Any, q: dict[str, str]
