@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -77,8 +79,13 @@ class BotSettings(BaseModel):
 
 def load_bot_settings(settings: Settings, **overrides: Any) -> BotSettings:
     """The ``bot`` section of ``settings`` as BotSettings; one sentence when it is wrong."""
+    raw = {**settings.bot, **overrides}
+    for key, value in raw.items():  # DEVTEAM_BOT__REPOSITORIES='["a/b"]' arrives as text
+        if isinstance(value, str) and value.strip().startswith("["):
+            with contextlib.suppress(ValueError):
+                raw[key] = json.loads(value)
     try:
-        return BotSettings.model_validate({**settings.bot, **overrides})
+        return BotSettings.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "bot"
