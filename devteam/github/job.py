@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,6 @@ class BotContext:
     api: ApiFactory
     team: TeamFactory = default_team
     worker: str = "worker"
-    installations: dict[str, int | None] = field(default_factory=dict)
 
 
 def run_tag(pk: int) -> str:
@@ -71,7 +70,6 @@ def handle_trigger(ctx: BotContext, trigger: Trigger) -> Run | None:
             "%s#%d: %s has no write access; ignored", trigger.repo, trigger.issue, trigger.sender
         )
         return None
-    ctx.installations[trigger.repo] = trigger.installation_id
     if trigger.comment_id is not None:
         api.react(trigger.repo, trigger.comment_id, "eyes")
     if trigger.kind == "stop":
@@ -88,7 +86,9 @@ def handle_trigger(ctx: BotContext, trigger: Trigger) -> Run | None:
             trigger.repo, trigger.issue, texts.render("over_budget", jobs=runs, tokens=tokens)
         )
         return None
-    run, new = ctx.ledger.open_run(trigger.repo, trigger.issue, trigger.kind, trigger.sender)
+    run, new = ctx.ledger.open_run(
+        trigger.repo, trigger.issue, trigger.kind, trigger.sender, trigger.installation_id
+    )
     if not new:
         api.comment(
             trigger.repo, trigger.issue, texts.render("busy", run=run.id, command=ctx.bot.command)
@@ -131,7 +131,7 @@ def execute(ctx: BotContext, pk: int) -> Run | None:
     if run is None:
         return ctx.ledger.get(pk)
     watch = _Watch(ctx, pk)
-    api = ctx.api(ctx.installations.get(run.repo))
+    api = ctx.api(run.installation)
     try:
         comment_id = _status_comment(ctx, api, run)
         state, outcome, pr = _work(ctx, api, run, comment_id, watch)

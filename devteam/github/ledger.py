@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
 CREATE TABLE IF NOT EXISTS runs (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   repo TEXT NOT NULL, issue INTEGER NOT NULL, trigger TEXT NOT NULL, sender TEXT NOT NULL,
+  installation INTEGER,
   state TEXT NOT NULL, run_id TEXT, comment_id INTEGER, pr_number INTEGER,
   worker TEXT, heartbeat REAL, attempts INTEGER NOT NULL DEFAULT 0,
   cancel INTEGER NOT NULL DEFAULT 0, tokens INTEGER NOT NULL DEFAULT 0, outcome TEXT,
@@ -45,6 +46,7 @@ class Run(BaseModel):
     issue: int
     trigger: str
     sender: str
+    installation: int | None = None
     state: RunState
     run_id: str | None = None
     comment_id: int | None = None
@@ -106,7 +108,9 @@ class Ledger:
         return row["outcome"] if row else None
 
     # -- runs ----------------------------------------------------------------------------
-    def open_run(self, repo: str, issue: int, trigger: str, sender: str) -> tuple[Run, bool]:
+    def open_run(
+        self, repo: str, issue: int, trigger: str, sender: str, installation: int | None = None
+    ) -> tuple[Run, bool]:
         """The issue's new run (True), or the one already queued or running (False)."""
         now = time.time()
         with self._tx() as db:
@@ -117,9 +121,9 @@ class Ledger:
             if active is not None:
                 return Run.model_validate(dict(active)), False
             cur = db.execute(
-                "INSERT INTO runs (repo, issue, trigger, sender, state, created, updated) "
-                "VALUES (?, ?, ?, ?, 'queued', ?, ?)",
-                (repo, issue, trigger, sender, now, now),
+                "INSERT INTO runs (repo, issue, trigger, sender, installation, state, created, "
+                "updated) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)",
+                (repo, issue, trigger, sender, installation, now, now),
             )
             pk = cur.lastrowid
         run = self.get(int(pk or 0))

@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
+import jwt
 from jsonschema import Draft4Validator
 from pydantic import BaseModel
 
@@ -135,8 +136,17 @@ class Reply(Exception):
 
 
 class FakeGitHub:
-    def __init__(self, token: str, *, login: str = "devteam-bot", remotes: Path | None = None):
+    def __init__(
+        self,
+        token: str,
+        *,
+        login: str = "devteam-bot",
+        remotes: Path | None = None,
+        app: tuple[int, str] | None = None,
+    ) -> None:
         self.token = token
+        self.app = app  # (app id, public key PEM): JWTs for the apps/ operations
+        self.installation_tokens: dict[str, int] = {}
         self.login = login
         self.remotes = remotes  # bare repos: remotes/owner/name.git (pulls/create checks heads)
         self.repos: dict[str, dict[str, Any]] = {}
@@ -252,8 +262,7 @@ class FakeGitHub:
         if op is None:
             self.violations.append(f"{request.method} {request.url.path}: not an operation in use")
             return 404, {"message": "Not Found"}
-        auth = request.headers.get("authorization", "")
-        if auth not in (f"token {self.token}", f"Bearer {self.token}"):
+        if not self._authorized(op, request.headers.get("authorization", "")):
             return 401, {"message": "Bad credentials"}
         for name, value in params.items():
             if op.params[name].get("schema", {}).get("type") == "integer" and not value.isdigit():
@@ -292,6 +301,20 @@ class FakeGitHub:
             return handler(params, body or {}, dict(parse_qsl(request.url.query.decode())))
         except Reply as r:
             return r.status, r.data
+
+    def _authorized(self, op: Op, auth: str) -> bool:
+        scheme, _, credential = auth.partition(" ")
+        if op.id.startswith("apps/"):  # only the App itself, by a JWT signed with its key
+            if self.app is None or scheme != "Bearer":
+                return False
+            try:
+                claims = jwt.decode(credential, self.app[1], algorithms=["RS256"])
+            except jwt.PyJWTError:
+                return False
+            return str(claims.get("iss")) == str(self.app[0])
+        return scheme in ("token", "Bearer") and (
+            credential == self.token or credential in self.installation_tokens
+        )
 
     def _checked_response(self, op: Op, status: int, data: Any) -> Any:
         if status not in op.responses:
@@ -513,7 +536,10 @@ class FakeGitHub:
     def op_apps_create_installation_access_token(
         self, p: dict[str, str], body: Any, q: dict[str, str]
     ) -> tuple[int, Any]:
-        return 201, {"token": self.token, "expires_at": NOW}
+        token = f"ghs_installation_{self._next_id()}"
+        self.installation_tokens[token] = int(p["installation_id"])
+        expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+        return 201, {"token": token, "expires_at": expires}
 
     def op_apps_get_repo_installation(
         self, p: dict[str, str], body: Any, q: dict[str, str]

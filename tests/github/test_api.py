@@ -3,6 +3,8 @@ API description; and the fake itself refuses what the description does not allow
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 
@@ -84,3 +86,36 @@ def test_no_credentials_is_one_sentence(bot: BotSettings) -> None:
     bare = BotSettings.model_validate({**bot.model_dump(), "token": None})
     with pytest.raises(GitHubError, match=r"bot\.token"):
         GitHubAPI(bare)
+
+
+def test_a_github_app_works_with_installation_tokens(bot: BotSettings, tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = tmp_path / "app.pem"
+    pem.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    fake = FakeGitHub("no-plain-token", app=(321, public.decode()))
+    fake.add_repo(REPO)
+    fake.add_issue(REPO, 3, "t", "b")
+    app_bot = BotSettings.model_validate(
+        {**bot.model_dump(), "token": None, "app_id": 321, "app_private_key_file": pem}
+    )
+    api = GitHubAPI(app_bot, installation_id=42, transport=fake.transport)
+    api.comment(REPO, 3, "hello")
+    first = api.push_token()
+    assert first.startswith("ghs_installation_") and api.push_token() != first  # fresh each push
+    assert set(fake.installation_tokens.values()) == {42}
+    assert {c.status for c in fake.calls} == {201}
+    assert fake.violations == []
+    with pytest.raises(GitHubError, match="installation id"):
+        GitHubAPI(app_bot, installation_id=None)
