@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -167,11 +168,13 @@ def runs() -> None:
         bot = load_bot_settings(load_settings())
     except DevteamError as exc:
         raise _fail(exc) from None
-    path = bot.state_dir / "ledger.sqlite"
-    if not path.is_file():
-        err.print(f"No runs yet (no ledger at {path}).")
+    from devteam.github.worker import is_postgres
+
+    where: Path | str = bot.queue if is_postgres(bot.queue) else bot.state_dir / "ledger.sqlite"
+    if isinstance(where, Path) and not where.is_file():
+        err.print(f"No runs yet (no ledger at {where}).")
         return
-    ledger = Ledger(path)
+    ledger = Ledger(where)
     table = Table("run", "issue", "trigger", "by", "state", "PR", "tokens", "outcome")
     for r in ledger.runs():
         table.add_row(

@@ -1,4 +1,4 @@
-"""The bot's own ledger (SQLite): deliveries seen, and runs (one active run per issue).
+"""The bot's own ledger (SQLite, or PostgreSQL for a fleet): deliveries seen, and runs.
 
 Whatever the queue promises, this is what makes the bot idempotent: a delivery id is recorded
 once (a replay finds it), a run is opened only when no other run of the same issue is queued
@@ -8,10 +8,11 @@ a time under a lease that its worker renews; a run whose lease ran out is taken 
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -24,20 +25,21 @@ ACTIVE_RUN = "SELECT * FROM runs WHERE repo = ? AND issue = ? AND state IN ('que
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
-  id TEXT PRIMARY KEY, event TEXT NOT NULL, received REAL NOT NULL, outcome TEXT NOT NULL
+  id TEXT PRIMARY KEY, event TEXT NOT NULL, received FLOAT8 NOT NULL, outcome TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS runs (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  id {id_column},
   repo TEXT NOT NULL, issue INTEGER NOT NULL, trigger TEXT NOT NULL, sender TEXT NOT NULL,
-  installation INTEGER,
-  state TEXT NOT NULL, run_id TEXT, comment_id INTEGER, pr_number INTEGER,
-  worker TEXT, heartbeat REAL, attempts INTEGER NOT NULL DEFAULT 0,
-  cancel INTEGER NOT NULL DEFAULT 0, tokens INTEGER NOT NULL DEFAULT 0, outcome TEXT,
-  created REAL NOT NULL, updated REAL NOT NULL
+  installation BIGINT,
+  state TEXT NOT NULL, run_id TEXT, comment_id BIGINT, pr_number INTEGER,
+  worker TEXT, heartbeat FLOAT8, attempts INTEGER NOT NULL DEFAULT 0,
+  cancel INTEGER NOT NULL DEFAULT 0, tokens BIGINT NOT NULL DEFAULT 0, outcome TEXT,
+  created FLOAT8 NOT NULL, updated FLOAT8 NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS one_active_run ON runs(repo, issue)
   WHERE state IN ('queued', 'running');
 """
+ID_COLUMN = {"sqlite": "INTEGER PRIMARY KEY AUTOINCREMENT", "postgresql": "BIGSERIAL PRIMARY KEY"}
 
 
 class Run(BaseModel):
@@ -62,46 +64,83 @@ class Run(BaseModel):
 
 
 class Ledger:
-    """Deliveries and runs in one SQLite file, safe to share between threads and processes."""
+    """Deliveries and runs in one database, safe to share between threads and processes.
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=30000")
-        self._db.executescript(SCHEMA)
+    ``where`` is a SQLite file, or a ``postgresql://`` URL (several machines; needs psycopg).
+    """
+
+    def __init__(self, where: Path | str) -> None:
+        self._lock = threading.RLock()
+        self.kind = (
+            "postgresql" if str(where).startswith(("postgresql://", "postgres://")) else "sqlite"
+        )
+        if self.kind == "postgresql":
+            import psycopg
+            from psycopg.rows import dict_row
+
+            self._pg = psycopg.connect(str(where), autocommit=True, row_factory=dict_row)
+            with self._pg.transaction():
+                self._pg.execute("SELECT pg_advisory_xact_lock(7243)")  # one creator at a time
+                for statement in SCHEMA.format(id_column=ID_COLUMN["postgresql"]).split(";"):
+                    if statement.strip():
+                        self._pg.execute(statement.encode())
+        else:
+            path = Path(where)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                path, timeout=30, isolation_level=None, check_same_thread=False
+            )
+            self._db.row_factory = _dict_row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA busy_timeout=30000")
+            self._db.executescript(SCHEMA.format(id_column=ID_COLUMN["sqlite"]))
 
     def close(self) -> None:
-        self._db.close()
+        (self._pg if self.kind == "postgresql" else self._db).close()
+
+    def _exec(self, sql: str, args: Sequence[Any] = ()) -> Any:
+        if self.kind == "postgresql":
+            return self._pg.execute(re.sub(r"\?", "%s", sql).encode(), list(args))
+        return self._db.execute(sql, tuple(args))
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self) -> Iterator[None]:
         with self._lock:
+            if self.kind == "postgresql":
+                with self._pg.transaction():
+                    yield
+                return
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
+                yield
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
 
+    def _one(self, sql: str, *args: Any) -> dict[str, Any] | None:
+        with self._lock:
+            row: dict[str, Any] | None = self._exec(sql, args).fetchone()
+            return row
+
+    def _all(self, sql: str, *args: Any) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._exec(sql, args).fetchall())
+
     # -- deliveries ----------------------------------------------------------------------
     def record_delivery(self, delivery: str, event: str) -> bool:
         """True the first time ``delivery`` is seen; False for a replay."""
-        with self._tx() as db:
-            cur = db.execute(
-                "INSERT OR IGNORE INTO deliveries (id, event, received, outcome) "
-                "VALUES (?, ?, ?, 'received')",
+        with self._tx():
+            cur = self._exec(
+                "INSERT INTO deliveries (id, event, received, outcome) "
+                "VALUES (?, ?, ?, 'received') ON CONFLICT (id) DO NOTHING",
                 (delivery, event, time.time()),
             )
-            return cur.rowcount == 1
+            return bool(cur.rowcount == 1)
 
     def set_outcome(self, delivery: str, outcome: str) -> None:
-        with self._tx() as db:
-            db.execute("UPDATE deliveries SET outcome = ? WHERE id = ?", (outcome, delivery))
+        with self._tx():
+            self._exec("UPDATE deliveries SET outcome = ? WHERE id = ?", (outcome, delivery))
 
     def delivery_outcome(self, delivery: str) -> str | None:
         row = self._one("SELECT outcome FROM deliveries WHERE id = ?", delivery)
@@ -111,28 +150,32 @@ class Ledger:
     def open_run(
         self, repo: str, issue: int, trigger: str, sender: str, installation: int | None = None
     ) -> tuple[Run, bool]:
-        """The issue's new run (True), or the one already queued or running (False)."""
+        """The issue's new run (True), or the one already queued or running (False).
+
+        The unique partial index decides between two triggers at once, on any database.
+        """
         now = time.time()
-        with self._tx() as db:
-            active = db.execute(
-                ACTIVE_RUN,
-                (repo, issue),
-            ).fetchone()
+        with self._tx():
+            active = self._exec(ACTIVE_RUN, (repo, issue)).fetchone()
             if active is not None:
-                return Run.model_validate(dict(active)), False
-            cur = db.execute(
+                return Run.model_validate(active), False
+            row = self._exec(
                 "INSERT INTO runs (repo, issue, trigger, sender, installation, state, created, "
-                "updated) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)",
+                "updated) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?) "
+                "ON CONFLICT (repo, issue) WHERE state IN ('queued', 'running') DO NOTHING "
+                "RETURNING id",
                 (repo, issue, trigger, sender, installation, now, now),
-            )
-            pk = cur.lastrowid
-        run = self.get(int(pk or 0))
+            ).fetchone()
+            if row is None:  # another process opened one between our read and write
+                active = self._exec(ACTIVE_RUN, (repo, issue)).fetchone()
+                return Run.model_validate(active), False
+        run = self.get(int(row["id"]))
         assert run is not None
         return run, True
 
     def get(self, pk: int) -> Run | None:
         row = self._one("SELECT * FROM runs WHERE id = ?", pk)
-        return Run.model_validate(dict(row)) if row else None
+        return Run.model_validate(row) if row else None
 
     def runs(self, repo: str | None = None, issue: int | None = None) -> list[Run]:
         sql = "SELECT * FROM runs WHERE 1=1"
@@ -141,15 +184,13 @@ class Ledger:
             sql, args = sql + " AND repo = ?", [*args, repo]
         if issue is not None:
             sql, args = sql + " AND issue = ?", [*args, issue]
-        with self._lock:
-            rows = self._db.execute(sql + " ORDER BY id", args).fetchall()
-        return [Run.model_validate(dict(r)) for r in rows]
+        return [Run.model_validate(r) for r in self._all(sql + " ORDER BY id", *args)]
 
     def claim(self, pk: int, worker: str, lease_s: float) -> Run | None:
         """Make ``worker`` the run's owner if it is queued or its owner's lease ran out."""
         now = time.time()
-        with self._tx() as db:
-            cur = db.execute(
+        with self._tx():
+            cur = self._exec(
                 "UPDATE runs SET state = 'running', worker = ?, heartbeat = ?, updated = ?, "
                 "attempts = attempts + 1 WHERE id = ? AND (state = 'queued' OR "
                 "(state = 'running' AND heartbeat < ?))",
@@ -161,13 +202,12 @@ class Ledger:
 
     def heartbeat(self, pk: int, worker: str) -> bool:
         """Renew the lease; False when the run is no longer this worker's."""
-        now = time.time()
-        with self._tx() as db:
-            cur = db.execute(
+        with self._tx():
+            cur = self._exec(
                 "UPDATE runs SET heartbeat = ? WHERE id = ? AND worker = ? AND state = 'running'",
-                (now, pk, worker),
+                (time.time(), pk, worker),
             )
-            return cur.rowcount == 1
+            return bool(cur.rowcount == 1)
 
     def update(self, pk: int, worker: str | None = None, **fields: Any) -> bool:
         """Set ``fields`` (only while ``worker`` owns the run, when given)."""
@@ -179,33 +219,30 @@ class Ledger:
         if worker is not None:
             sql += " AND worker = ? AND state = 'running'"
             args.append(worker)
-        with self._tx() as db:
-            return db.execute(sql, args).rowcount == 1
+        with self._tx():
+            return bool(self._exec(sql, args).rowcount == 1)
 
     def stale(self, lease_s: float) -> list[int]:
         """Runs to (re)start: running with an expired lease, or queued and never picked up."""
         cutoff = time.time() - lease_s
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT id FROM runs WHERE (state = 'running' AND heartbeat < ?) OR "
-                "(state = 'queued' AND updated < ?) ORDER BY id",
-                (cutoff, cutoff),
-            ).fetchall()
-        return [r["id"] for r in rows]
+        rows = self._all(
+            "SELECT id FROM runs WHERE (state = 'running' AND heartbeat < ?) OR "
+            "(state = 'queued' AND updated < ?) ORDER BY id",
+            cutoff,
+            cutoff,
+        )
+        return [int(r["id"]) for r in rows]
 
     def request_cancel(self, repo: str, issue: int) -> Run | None:
         """Mark the issue's active run for cancellation; None when there is none."""
-        with self._tx() as db:
-            row = db.execute(
-                ACTIVE_RUN,
-                (repo, issue),
-            ).fetchone()
+        with self._tx():
+            row = self._exec(ACTIVE_RUN, (repo, issue)).fetchone()
             if row is None:
                 return None
-            db.execute(
+            self._exec(
                 "UPDATE runs SET cancel = 1, updated = ? WHERE id = ?", (time.time(), row["id"])
             )
-        return self.get(row["id"])
+        return self.get(int(row["id"]))
 
     def usage_since(self, repo: str, since: float) -> tuple[int, int]:
         """(runs started, tokens spent) for ``repo`` since ``since``."""
@@ -218,7 +255,6 @@ class Ledger:
         assert row is not None
         return int(row["n"]), int(row["t"])
 
-    def _one(self, sql: str, *args: Any) -> sqlite3.Row | None:
-        with self._lock:
-            row: sqlite3.Row | None = self._db.execute(sql, args).fetchone()
-            return row
+
+def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
+    return {col[0]: value for col, value in zip(cursor.description, row, strict=True)}

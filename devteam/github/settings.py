@@ -39,7 +39,9 @@ class BotSettings(BaseModel):
     )
     login: str | None = Field(None, description="the bot's own login (its comments are ignored)")
     queue: str = Field(
-        "sqlite", description='"sqlite" (a file under state_dir, no server) or "immediate"'
+        "sqlite",
+        description='"sqlite" (files under state_dir, no server) or a postgresql:// URL that '
+        "holds the queue and the ledger of a fleet",
     )
     state_dir: Path = Path(".devteam/bot")
     host: str = "127.0.0.1"

@@ -1,4 +1,5 @@
-"""The durable queue (huey on SQLite: no server) and the worker loop.
+"""The durable queue (huey on SQLite: no server; or on PostgreSQL for a fleet) and the
+worker loop.
 
 Two tasks travel on the queue: ``trigger`` (a delivery's candidate trigger) and ``run`` (a run
 of the ledger to execute). huey hands a task to one consumer and forgets it, so a worker that
@@ -22,6 +23,7 @@ from huey import SqliteHuey
 from huey.api import Huey
 
 from devteam.config import Settings
+from devteam.errors import ConfigError
 from devteam.github.api import GitHubAPI
 from devteam.github.job import BotContext, TeamFactory, default_team, execute, handle_trigger
 from devteam.github.ledger import Ledger
@@ -31,12 +33,26 @@ from devteam.github.triggers import Trigger
 log = logging.getLogger("devteam.bot")
 
 
-def make_huey(bot: BotSettings) -> Huey:
-    if bot.queue not in ("sqlite", "immediate"):
-        from devteam.errors import ConfigError
+def is_postgres(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://"))
 
+
+def make_huey(bot: BotSettings) -> Huey:
+    """huey on SQLite (one machine, no server) or on PostgreSQL (a fleet: ``FOR UPDATE SKIP
+    LOCKED`` hands each task to one worker)."""
+    if is_postgres(bot.queue):
+        try:
+            from huey.contrib.sql_huey import SqlHuey
+            from peewee import PostgresqlDatabase
+        except ImportError:
+            raise ConfigError(
+                "A PostgreSQL queue needs peewee and psycopg; pip install 'devteam[fleet]'."
+            ) from None
+        # libpq takes a whole URL where a database name goes
+        return SqlHuey(name="devteam-bot", database=PostgresqlDatabase(bot.queue), results=False)
+    if bot.queue not in ("sqlite", "immediate"):
         raise ConfigError(
-            f'bot.queue {bot.queue!r} is not supported; use "sqlite" (or "immediate" in tests).'
+            f'bot.queue {bot.queue!r} is not supported; use "sqlite" or a postgresql:// URL.'
         )
     bot.state_dir.mkdir(parents=True, exist_ok=True)
     return SqliteHuey(
@@ -61,7 +77,9 @@ class Bot:
         worker: str | None = None,
     ) -> None:
         self.bot = bot
-        self.ledger = Ledger(bot.state_dir / "ledger.sqlite")
+        self.ledger = Ledger(
+            bot.queue if is_postgres(bot.queue) else bot.state_dir / "ledger.sqlite"
+        )
         self.huey = make_huey(bot)
 
         def api(installation_id: int | None) -> GitHubAPI:

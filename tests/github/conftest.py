@@ -18,6 +18,7 @@ import pytest
 from devteam.github.ledger import Ledger
 from devteam.github.settings import BotSettings
 from devteam.github.signature import sign
+from tests.integration.conftest import postgres_url  # noqa: F401 (the throwaway cluster)
 
 SECRET = b"It's a Secret to Everybody"
 EXAMPLES_REL = "node_modules/@octokit/webhooks-examples/api.github.com/index.json"
@@ -74,3 +75,16 @@ def ledger(tmp_path: Path) -> Iterator[Ledger]:
     led = Ledger(tmp_path / "ledger.sqlite")
     yield led
     led.close()
+
+
+@pytest.fixture
+def bot_database(postgres_url: str) -> str:  # noqa: F811
+    """A fresh database in the throwaway PostgreSQL cluster, for one test."""
+    import uuid
+
+    import psycopg
+
+    name = f"bot_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}".encode())
+    return postgres_url.replace("/postgres?", f"/{name}?")

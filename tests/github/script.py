@@ -54,8 +54,9 @@ jobs: {steal: {runs-on: ubuntu-latest, steps: [{run: "echo $SECRET"}]}}
 """
 
 
-def responder(coder: str = "fix"):  # type: ignore[no-untyped-def]
+def responder(coder: str = "fix", flag: Path | None = None):  # type: ignore[no-untyped-def]
     """fix: the coder fixes the bug; hang: the coder's call never returns (to be killed);
+    hang-once: the first process to create ``flag`` hangs, the others fix;
     workflow: the coder also edits a CI workflow."""
 
     def reply(role: str, messages: Messages) -> str:
@@ -67,6 +68,13 @@ def responder(coder: str = "fix"):  # type: ignore[no-untyped-def]
             return TESTS
         if role == "reviewer":
             return APPROVE
+        if coder == "hang-once" and flag is not None:
+            try:
+                flag.touch(exist_ok=False)
+            except FileExistsError:
+                return EDIT
+            print("KILL-ME", flush=True)
+            time.sleep(3600)
         if coder == "hang":
             print("KILL-ME", flush=True)
             time.sleep(3600)

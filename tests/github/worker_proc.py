@@ -1,9 +1,10 @@
 """A bot worker in its own process, to be killed: the real queue, ledger, git and sandbox.
 
-python -m tests.github.worker_proc CONFIG.json (fix|hang)
+python -m tests.github.worker_proc CONFIG.json (fix|hang|hang-once)
 
 CONFIG.json holds {"settings": {...}, "bot": {...}}; the team's model is the scripted one of
-tests/github/script.py (``hang``: the coder's call never returns).
+tests/github/script.py (``hang``: the coder's call never returns; ``hang-once``: it hangs
+only in the first worker to get there, which creates the file ``hung`` beside CONFIG.json).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from tests.github import script
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(message)s")
     config = json.loads(Path(sys.argv[1]).read_text())
-    responder = script.responder(sys.argv[2])
+    responder = script.responder(sys.argv[2], Path(sys.argv[1]).parent / "hung")
 
     def team(settings: Settings, sinks: list[Any]) -> Team:
         return Team(settings, model=ScriptedModel(responder), sinks=sinks)
