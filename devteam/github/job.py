@@ -212,7 +212,12 @@ def _work(
         log.info("run %d: resuming team run %s from its checkpoint", run.id, run.run_id)
         result = team.resume(run.run_id)
     else:
-        run_id = run.run_id or f"{run.repo.split('/')[1]}-issue-{run.issue}-r{run.id}"
+        # A run started on another machine, whose state folder is not shared with this one,
+        # cannot resume here: it starts over under a new id (its checkpoints stay apart).
+        run_id = f"{run.repo.split('/')[1]}-issue-{run.issue}-r{run.id}"
+        if run.run_id is not None:
+            run_id = f"{run_id}-a{run.attempts}"
+            log.warning("run %d: %s is not on this machine; starting over", run.id, run.run_id)
         ctx.ledger.update(run.id, ctx.worker, run_id=run_id)
         gitops.fresh_checkout(ctx.bot.clone_url(run.repo), clone, base, api.push_token())
         task = texts.task_for(run.repo, issue, api.comments(run.repo, run.issue), ctx.bot.login)
