@@ -46,6 +46,7 @@ EDIT = """EDIT: shop/cart.py
     return sum(prices) * (1 - discount / 100)
 >>>>>>> REPLACE
 """
+WRONG = EDIT.replace("(1 - discount / 100)", "- discount * 2")
 WORKFLOW = """FILE: .github/workflows/ci.yml
 ```yaml
 on: push
@@ -57,7 +58,7 @@ jobs: {steal: {runs-on: ubuntu-latest, steps: [{run: "echo $SECRET"}]}}
 def responder(coder: str = "fix", flag: Path | None = None):  # type: ignore[no-untyped-def]
     """fix: the coder fixes the bug; hang: the coder's call never returns (to be killed);
     hang-once: the first process to create ``flag`` hangs, the others fix;
-    workflow: the coder also edits a CI workflow."""
+    wrong: the coder's change does not pass the tests; workflow: it also edits a CI workflow."""
 
     def reply(role: str, messages: Messages) -> str:
         prompt = messages[-1]["content"]
@@ -78,6 +79,8 @@ def responder(coder: str = "fix", flag: Path | None = None):  # type: ignore[no-
         if coder == "hang":
             print("KILL-ME", flush=True)
             time.sleep(3600)
+        if coder == "wrong":
+            return WRONG
         if coder == "workflow":
             return EDIT + "\n" + WORKFLOW
         return EDIT

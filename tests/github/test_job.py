@@ -31,7 +31,9 @@ REPO = script.REPO
 class World:
     """A fake GitHub, a bare remote, a bot, and what the team's model was asked."""
 
-    def __init__(self, tmp: Path, sandbox: SandboxSettings | None, coder: str = "fix") -> None:
+    def __init__(
+        self, tmp: Path, sandbox: SandboxSettings | None, coder: str = "fix", **bot: Any
+    ) -> None:
         self.remotes = tmp / "remotes"
         self.bare = script.make_remote(self.remotes)
         self.token = "ghs_e2e_token_must_never_leak_42"
@@ -46,6 +48,7 @@ class World:
             state_dir=tmp / "bot",
             git_url=f"file://{self.remotes}/{{repo}}.git",
             login="devteam-bot",
+            **bot,
         )
         self.settings = Settings(
             workspace_root=tmp / "ws",
@@ -112,6 +115,7 @@ def test_a_labeled_issue_becomes_one_draft_pr_and_one_final_comment(
     world: World, tmp_path: Path
 ) -> None:
     assert world.deliver(labeled(), "issues", "e2e-1") == 202
+    assert world.gh.calls == []  # the receiver never waits on GitHub: it answers at once
     world.drain()
 
     [run] = world.bot.ledger.runs(REPO, 5)
@@ -204,4 +208,28 @@ def test_the_same_trigger_twice_at_once_opens_one_run(tmp_path: Path) -> None:
     stop = trigger.model_copy(update={"kind": "stop"})
     assert handle_trigger(w.bot.ctx, stop) is None
     assert w.bot.ledger.runs(REPO, 5)[0].cancel
+    w.bot.close()
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("pr_on_failure", [False, True])
+def test_failing_tests_get_an_honest_comment_and_a_pr_only_when_configured(
+    tmp_path: Path, docker_sandbox_settings: SandboxSettings, pr_on_failure: bool
+) -> None:
+    w = World(tmp_path, docker_sandbox_settings, coder="wrong", pr_on_failure=pr_on_failure)
+    w.settings.budget.max_fix_attempts = 0
+    assert w.deliver(labeled(), "issues", "f-1") == 202
+    w.drain()
+    [run] = w.bot.ledger.runs(REPO, 5)
+    assert run.state == "failed"
+    [comment] = w.gh.bot_comments(REPO, 5)
+    assert "tests FAIL in the sandbox" in comment["body"]
+    assert "What was tried" in comment["body"] and "test_percentage_discount" in comment["body"]
+    if pr_on_failure:
+        [pr] = w.gh.open_pulls(REPO)
+        assert pr["draft"] and "tests FAIL" in pr["body"]
+        assert sorted(remote_branches(w.bare)) == ["devteam/issue-5", "main"]
+    else:
+        assert "no pull request: the tests fail" in comment["body"]
+        assert w.gh.open_pulls(REPO) == [] and remote_branches(w.bare) == ["main"]
     w.bot.close()

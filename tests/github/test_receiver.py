@@ -196,6 +196,15 @@ def test_ignored_deliveries_say_why(bot: BotSettings, ledger: Ledger) -> None:
     own = example("issue_comment", "created")
     own["comment"]["body"] = "<!-- devteam:bot -->\n/devteam done"
     cases["own comment"] = ("issue_comment", own)
+    on_pr = example("issue_comment", "created")
+    on_pr["comment"]["body"] = "/devteam fix this pull request"
+    on_pr["issue"]["pull_request"] = {"url": "https://api.github.com/repos/x/y/pulls/1"}
+    on_pr["repository"]["full_name"] = "octo-org/widgets"
+    cases["comment on a (fork's) pull request"] = ("issue_comment", on_pr)
+    opened = example("issues", "opened")
+    opened["issue"]["labels"] = [{"name": "devteam"}]
+    opened["repository"]["full_name"] = "octo-org/widgets"
+    cases["label that came with issues.opened"] = ("issues", opened)
     botsender = labeled()
     botsender["sender"]["type"] = "Bot"
     cases["bot sender"] = ("issues", botsender)
