@@ -1,12 +1,18 @@
 """Cut the operations the GitHub bot uses out of GitHub's official REST API description.
 
     python scripts/github_openapi_subset.py octokit-openapi-23.0.2.tgz tests/github/data/openapi-ops.json
+    python scripts/github_openapi_subset.py --webhooks octokit-openapi-webhooks-12.1.0.tgz \
+        tests/github/data/openapi-webhooks.json
 
 The input is the npm package ``@octokit/openapi`` as downloaded (``npm pack @octokit/openapi``);
 its ``generated/api.github.com.deref.json`` (every ``$ref`` already resolved) is read from the
 tarball and, for each operation below, the parameters, request body schema and response
 schemas are written unchanged, with the package's version and integrity recorded beside them.
 The fake GitHub in ``tests/github`` validates every request and response against this file.
+
+With ``--webhooks``, the input is ``@octokit/openapi-webhooks`` and the output the payload
+schemas (``$ref``s resolved) of the webhook events the bot acts on, which the tests' own
+payloads are checked against.
 """
 
 from __future__ import annotations
@@ -38,6 +44,49 @@ OPERATIONS = [
     "repos/get-collaborator-permission-level",
 ]
 MEMBER = "package/generated/api.github.com.deref.json"
+WEBHOOKS = ["issues-labeled", "issues-opened", "issue-comment-created", "ping"]
+WEBHOOKS_MEMBER = "package/generated/api.github.com.json"
+
+
+def _deref(node: Any, spec: dict[str, Any], seen: tuple[str, ...] = ()) -> Any:
+    if isinstance(node, list):
+        return [_deref(n, spec, seen) for n in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/"):
+        if ref in seen:  # a recursive schema: stop here, anything goes
+            return {}
+        target: Any = spec
+        for part in ref[2:].split("/"):
+            target = target[part]
+        return _deref(target, spec, (*seen, ref))
+    return {k: _deref(v, spec, seen) for k, v in node.items()}
+
+
+def webhooks(tgz: Path, out: Path) -> None:
+    raw = tgz.read_bytes()
+    integrity = "sha512-" + base64.b64encode(hashlib.sha512(raw).digest()).decode()
+    with tarfile.open(tgz) as tar:
+        package = json.load(tar.extractfile("package/package.json"))  # type: ignore[arg-type]
+        spec = json.load(tar.extractfile(WEBHOOKS_MEMBER))  # type: ignore[arg-type]
+    schemas = {}
+    for name in WEBHOOKS:
+        body = spec["webhooks"][name]["post"]["requestBody"]["content"]["application/json"]
+        schemas[name] = _deref(body["schema"], spec)
+    out.write_text(
+        json.dumps(
+            {
+                "source": f"npm {package['name']}@{package['version']} "
+                f"({WEBHOOKS_MEMBER.split('/', 1)[1]})",
+                "integrity": integrity,
+                "webhooks": schemas,
+            },
+            separators=(",", ":"),
+        )
+        + "\n"
+    )
+    print(f"{len(schemas)} webhook schemas, {out.stat().st_size:,} bytes -> {out}")
 
 
 def main(tgz: Path, out: Path) -> None:
@@ -76,4 +125,7 @@ def main(tgz: Path, out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), Path(sys.argv[2]))
+    if sys.argv[1] == "--webhooks":
+        webhooks(Path(sys.argv[2]), Path(sys.argv[3]))
+    else:
+        main(Path(sys.argv[1]), Path(sys.argv[2]))

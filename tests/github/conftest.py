@@ -42,12 +42,33 @@ def load_examples() -> list[tuple[str, dict[str, Any]]]:
     return [(e["name"], ex) for e in json.loads(path.read_text()) for ex in e["examples"]]
 
 
+WEBHOOK_SCHEMAS = Path(__file__).parent / "data" / "openapi-webhooks.json"
+
+
+def webhook_errors(event: str, payload: dict[str, Any]) -> list[str] | None:
+    """What is wrong with ``payload`` by GitHub's official schema of the event (npm
+    @octokit/openapi-webhooks, vendored); None when no schema of that event is vendored."""
+    from jsonschema import Draft202012Validator
+
+    name = event.replace("_", "-") + (f"-{payload['action']}" if "action" in payload else "")
+    schemas = json.loads(WEBHOOK_SCHEMAS.read_text())["webhooks"]
+    if name not in schemas:
+        return None
+    return [e.message for e in Draft202012Validator(schemas[name]).iter_errors(payload)]
+
+
 def example(event: str, action: str | None = None) -> dict[str, Any]:
-    """The first example of ``event`` (with ``action``), as a fresh copy."""
-    for name, payload in load_examples():
-        if name == event and (action is None or payload.get("action") == action):
-            return json.loads(json.dumps(payload))
-    raise LookupError(f"no example of {event}.{action}")
+    """A fresh copy of the first example of ``event`` (with ``action``) that is valid by
+    GitHub's schema of the event (some examples lag the schema)."""
+    found = [
+        p
+        for name, p in load_examples()
+        if name == event and (action is None or p.get("action") == action)
+    ]
+    if not found:
+        raise LookupError(f"no example of {event}.{action}")
+    valid = [p for p in found if not webhook_errors(event, p)]
+    return json.loads(json.dumps((valid or found)[0]))
 
 
 def headers(body: bytes, event: str, delivery: str, secret: bytes = SECRET) -> dict[str, str]:

@@ -14,7 +14,7 @@ from devteam.github.receiver import create_app
 from devteam.github.settings import BotSettings
 from devteam.github.signature import sign, verify
 from devteam.github.triggers import Trigger
-from tests.github.conftest import SECRET, example, headers, load_examples
+from tests.github.conftest import SECRET, example, headers, load_examples, webhook_errors
 
 
 class Queue:
@@ -37,6 +37,15 @@ def client(bot: BotSettings, ledger: Ledger, queue: Queue) -> TestClient:
 def post(c: TestClient, event: str, payload: Any, delivery: str, **kw: Any) -> Any:
     body = json.dumps(payload).encode()
     return c.post("/webhook", content=body, headers=headers(body, event, delivery, **kw))
+
+
+def command(body: str = "/devteam please") -> dict[str, Any]:
+    payload = example("issue_comment", "created")
+    payload["comment"]["body"] = body
+    payload["issue"].pop("pull_request", None)
+    payload["issue"]["state"] = "open"
+    payload["repository"]["full_name"] = "octo-org/widgets"
+    return payload
 
 
 def labeled(repo: str = "Codertocat/Hello-World", number: int = 1) -> dict[str, Any]:
@@ -73,11 +82,7 @@ def test_a_label_and_a_command_are_queued_with_their_issue(
     c = client(bot, ledger, queue)
     r = post(c, "issues", labeled(number=7), "d-1")
     assert r.status_code == 202, r.text
-    comment = example("issue_comment", "created")
-    comment["comment"]["body"] = "/devteam please"
-    comment["issue"].pop("pull_request", None)
-    comment["issue"]["state"] = "open"
-    comment["repository"]["full_name"] = "octo-org/widgets"
+    comment = command()
     r = post(c, "issue_comment", comment, "d-2")
     assert r.status_code == 202, r.text
     assert [(t.repo, t.issue, t.kind) for t in queue.items] == [
@@ -222,3 +227,21 @@ def test_a_queue_failure_is_503_and_the_redelivery_is_taken(
     up = Queue()
     assert post(client(bot, ledger, up), "issues", labeled(), "q-1").status_code == 202
     assert len(up.items) == 1
+
+
+def test_the_triggers_the_tests_make_are_valid_by_githubs_own_schemas() -> None:
+    """The tests change a label name, a body, a repository name in GitHub's examples; the
+    results still conform to @octokit/openapi-webhooks (and a broken one does not)."""
+    from tests.github.test_job import labeled as job_labeled
+
+    for event, payload in [
+        ("issues", labeled(number=7)),
+        ("issues", job_labeled()),
+        ("issue_comment", command()),
+        ("issue_comment", command("/devteam stop")),
+        ("ping", example("ping")),
+    ]:
+        assert webhook_errors(event, payload) == [], event
+    broken = labeled()
+    del broken["label"]["name"]
+    assert webhook_errors("issues", broken)
