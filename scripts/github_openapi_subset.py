@@ -1,8 +1,10 @@
 """Cut the operations the GitHub bot uses out of GitHub's official REST API description.
 
-    python scripts/github_openapi_subset.py octokit-openapi-23.0.2.tgz tests/github/data/openapi-ops.json
+    npm pack @octokit/openapi@23.0.2 @octokit/openapi-webhooks@12.1.0
+    python scripts/github_openapi_subset.py octokit-openapi-23.0.2.tgz \
+        tests/github/data/openapi-ops.json.gz
     python scripts/github_openapi_subset.py --webhooks octokit-openapi-webhooks-12.1.0.tgz \
-        tests/github/data/openapi-webhooks.json
+        tests/github/data/openapi-webhooks.json.gz
 
 The input is the npm package ``@octokit/openapi`` as downloaded (``npm pack @octokit/openapi``);
 its ``generated/api.github.com.deref.json`` (every ``$ref`` already resolved) is read from the
@@ -18,6 +20,7 @@ payloads are checked against.
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import json
 import sys
@@ -48,6 +51,12 @@ WEBHOOKS = ["issues-labeled", "issues-opened", "issue-comment-created", "ping"]
 WEBHOOKS_MEMBER = "package/generated/api.github.com.json"
 
 
+def _write(out: Path, text: str) -> None:
+    """Write ``text`` to ``out``, gzipped (reproducibly: no name, no time) for a ``.gz`` name."""
+    data = text.encode()
+    out.write_bytes(gzip.compress(data, mtime=0) if out.suffix == ".gz" else data)
+
+
 def _deref(node: Any, spec: dict[str, Any], seen: tuple[str, ...] = ()) -> Any:
     if isinstance(node, list):
         return [_deref(n, spec, seen) for n in node]
@@ -74,7 +83,8 @@ def webhooks(tgz: Path, out: Path) -> None:
     for name in WEBHOOKS:
         body = spec["webhooks"][name]["post"]["requestBody"]["content"]["application/json"]
         schemas[name] = _deref(body["schema"], spec)
-    out.write_text(
+    _write(
+        out,
         json.dumps(
             {
                 "source": f"npm {package['name']}@{package['version']} "
@@ -84,7 +94,7 @@ def webhooks(tgz: Path, out: Path) -> None:
             },
             separators=(",", ":"),
         )
-        + "\n"
+        + "\n",
     )
     print(f"{len(schemas)} webhook schemas, {out.stat().st_size:,} bytes -> {out}")
 
@@ -109,7 +119,8 @@ def main(tgz: Path, out: Path) -> None:
     missing = sorted(set(OPERATIONS) - set(ops))
     if missing:
         sys.exit(f"not in the description: {', '.join(missing)}")
-    out.write_text(
+    _write(
+        out,
         json.dumps(
             {
                 "source": f"npm {package['name']}@{package['version']} ({MEMBER.split('/', 1)[1]})",
@@ -119,7 +130,7 @@ def main(tgz: Path, out: Path) -> None:
             },
             separators=(",", ":"),
         )
-        + "\n"
+        + "\n",
     )
     print(f"{len(ops)} operations, {out.stat().st_size:,} bytes -> {out}")
 

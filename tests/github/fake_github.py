@@ -1,6 +1,6 @@
 """A stateful in-process fake of the GitHub REST API, strict about what it accepts.
 
-Each request must match one of the operations in ``data/openapi-ops.json`` (cut unchanged
+Each request must match one of the operations in ``data/openapi-ops.json.gz`` (cut unchanged
 from GitHub's official description, npm @octokit/openapi, by scripts/github_openapi_subset.py):
 method and path, declared query parameters, and a JSON body valid against the operation's
 schema. Each response is built from, and checked against, the operation's response schema.
@@ -15,6 +15,7 @@ loopback port (other processes, e.g. a worker being killed, talk to it over real
 from __future__ import annotations
 
 import copy
+import gzip
 import json
 import re
 import subprocess
@@ -32,7 +33,7 @@ import jwt
 from jsonschema import Draft4Validator
 from pydantic import BaseModel
 
-SPEC_PATH = Path(__file__).parent / "data" / "openapi-ops.json"
+SPEC_PATH = Path(__file__).parent / "data" / "openapi-ops.json.gz"
 NOW = "2026-01-01T00:00:00Z"
 
 
@@ -118,7 +119,7 @@ class Op:
 
 @cache
 def operations() -> list[Op]:
-    spec = json.loads(SPEC_PATH.read_text())
+    spec = json.loads(gzip.decompress(SPEC_PATH.read_bytes()))
     return [Op(k, v) for k, v in spec["operations"].items()]
 
 
