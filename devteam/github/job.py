@@ -36,11 +36,16 @@ ApiFactory = Callable[[int | None], GitHubAPI]
 DAY_S = 86_400.0
 
 
-class Cancelled(Exception):
-    """A maintainer commented ``/devteam stop``."""
+class Cancelled(BaseException):
+    """A maintainer commented ``/devteam stop``.
+
+    Raised from an event sink, so it derives from BaseException (like asyncio's
+    CancelledError): the team's event bus keeps a run going when a sink fails with an
+    Exception, and this must stop it.
+    """
 
 
-class LeaseLost(Exception):
+class LeaseLost(BaseException):
     """Another worker took the run over (this one was too slow to renew its lease)."""
 
 

@@ -57,10 +57,15 @@ class World:
             **({"sandbox": sandbox} if sandbox else {}),
         )
         self.prompts: list[str] = []
+        self.on_call: Any = None
+        self.roles: list[str] = []
         responder = script.responder(coder)
 
         def model_reply(role: str, messages: Any) -> str:
             self.prompts.extend(m["content"] for m in messages)
+            self.roles.append(role)
+            if self.on_call is not None:
+                self.on_call(role)
             return responder(role, messages)
 
         def team(settings: Settings, sinks: list[Any]) -> Team:
@@ -232,4 +237,40 @@ def test_failing_tests_get_an_honest_comment_and_a_pr_only_when_configured(
     else:
         assert "no pull request: the tests fail" in comment["body"]
         assert w.gh.open_pulls(REPO) == [] and remote_branches(w.bare) == ["main"]
+    w.bot.close()
+
+
+@pytest.mark.docker
+def test_stop_cancels_a_running_job_at_its_next_step(
+    tmp_path: Path, docker_sandbox_settings: SandboxSettings
+) -> None:
+    w = World(tmp_path, docker_sandbox_settings)
+
+    def maintainer_says_stop(role: str) -> None:
+        if role == "tester":  # while the team works, "/devteam stop" arrives
+            stop = Trigger(repo=REPO, issue=5, kind="stop", sender="maint", delivery="s")
+            assert handle_trigger(w.bot.ctx, stop) is None
+
+    w.on_call = maintainer_says_stop
+    assert w.deliver(labeled(), "issues", "c-1") == 202
+    w.drain()
+    [run] = w.bot.ledger.runs(REPO, 5)
+    assert run.state == "cancelled"
+    assert w.roles == ["ceo", "tester"]  # no step after the stop
+    status, reply = sorted(w.gh.bot_comments(REPO, 5), key=lambda c: c["id"])
+    assert "stopped" in status["body"] and "Stopping run" in reply["body"]
+    assert w.gh.open_pulls(REPO) == [] and remote_branches(w.bare) == ["main"]
+    w.bot.close()
+
+
+def test_a_repository_over_its_daily_budget_gets_a_comment_and_no_run(tmp_path: Path) -> None:
+    w = World(tmp_path, None, jobs_per_repo_per_day=1)
+    trigger = Trigger(repo=REPO, issue=5, kind="label", sender="maint", delivery="b")
+    run = handle_trigger(w.bot.ctx, trigger)
+    assert run is not None
+    w.bot.ledger.update(run.id, state="done", tokens=1234)
+    assert handle_trigger(w.bot.ctx, trigger) is None
+    [comment] = w.gh.bot_comments(REPO, 5)
+    assert "daily budget" in comment["body"] and "1234 tokens" in comment["body"]
+    assert len(w.bot.ledger.runs()) == 1
     w.bot.close()
