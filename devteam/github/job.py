@@ -34,6 +34,7 @@ log = logging.getLogger("devteam.bot")
 TeamFactory = Callable[[Settings, list[Any]], Team]
 ApiFactory = Callable[[int | None], GitHubAPI]
 DAY_S = 86_400.0
+MAX_ATTEMPTS = 3  # claims of one run (each after its worker died) before it is given up
 
 
 class Cancelled(BaseException):
@@ -139,6 +140,11 @@ def execute(ctx: BotContext, pk: int) -> Run | None:
     api = ctx.api(run.installation)
     try:
         comment_id = _status_comment(ctx, api, run)
+        if run.attempts > MAX_ATTEMPTS:
+            raise DevteamError(
+                f"The job was started {MAX_ATTEMPTS} times and its worker died each time; "
+                "see the workers' logs, then label the issue again."
+            )
         state, outcome, pr = _work(ctx, api, run, comment_id, watch)
     except LeaseLost:
         log.warning("run %d: lease lost; another worker has it", pk)
@@ -150,6 +156,17 @@ def execute(ctx: BotContext, pk: int) -> Run | None:
         log.error("run %d failed: %s", pk, exc)
         state, outcome, pr = "failed", str(exc), None
         _final(api, run, ctx, headline="could not finish", details=str(exc))
+    except Exception as exc:  # a bug must end the job honestly, not retry it forever
+        log.exception("run %d failed", pk)
+        state, outcome, pr = "failed", f"internal error ({type(exc).__name__})", None
+        _final(
+            api,
+            run,
+            ctx,
+            headline="could not finish",
+            details=f"An internal error ({type(exc).__name__}) stopped the job; "
+            "the bot's log has the details.",
+        )
     finally:
         watch.close()
     ctx.ledger.update(pk, ctx.worker, state=state, outcome=outcome, pr_number=pr)

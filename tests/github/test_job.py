@@ -14,7 +14,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from devteam.config import SandboxSettings, Settings
-from devteam.github.job import handle_trigger
+from devteam.github.job import execute, handle_trigger
 from devteam.github.receiver import create_app
 from devteam.github.settings import BotSettings
 from devteam.github.triggers import MARKER, Trigger
@@ -273,4 +273,33 @@ def test_a_repository_over_its_daily_budget_gets_a_comment_and_no_run(tmp_path: 
     [comment] = w.gh.bot_comments(REPO, 5)
     assert "daily budget" in comment["body"] and "1234 tokens" in comment["body"]
     assert len(w.bot.ledger.runs()) == 1
+    w.bot.close()
+
+
+def test_an_internal_error_ends_the_job_honestly_and_crash_loops_are_given_up(
+    tmp_path: Path,
+) -> None:
+    w = World(tmp_path, None)
+
+    class Broken:
+        def run(self, *args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("a bug")
+
+    w.bot.ctx.team = lambda settings, sinks: Broken()  # type: ignore[assignment,return-value]
+    trigger = Trigger(repo=REPO, issue=5, kind="label", sender="maint", delivery="i")
+    run = handle_trigger(w.bot.ctx, trigger)
+    assert run is not None
+    done = execute(w.bot.ctx, run.id)
+    assert done is not None and done.state == "failed" and "RuntimeError" in (done.outcome or "")
+    [comment] = w.gh.bot_comments(REPO, 5)
+    assert "internal error (RuntimeError)" in comment["body"] and "a bug" not in comment["body"]
+    assert remote_branches(w.bare) == ["main"]
+
+    w.gh.add_issue(REPO, 6, "another", "text")
+    again = handle_trigger(w.bot.ctx, trigger.model_copy(update={"issue": 6}))
+    assert again is not None
+    w.bot.ledger.update(again.id, attempts=3)  # three workers died on it already
+    done = execute(w.bot.ctx, again.id)
+    assert done is not None and done.state == "failed"
+    assert "started 3 times" in w.gh.bot_comments(REPO, 6)[0]["body"]
     w.bot.close()
