@@ -49,6 +49,9 @@ class BotSettings(BaseModel):
     max_body_bytes: int = Field(1024 * 1024, gt=0)
     workers: int = Field(1, ge=1, le=64, description="jobs run at once by one worker process")
     lease_s: float = Field(60.0, gt=0, description="a job silent this long is taken over")
+    retry_delay_s: float = Field(
+        30.0, gt=0, description="wait before a trigger whose checks failed is tried again"
+    )
     allow_workflow_changes: bool = False
     pr_on_failure: bool = Field(False, description="open a draft PR even when tests fail")
     jobs_per_repo_per_day: int = Field(20, ge=1)

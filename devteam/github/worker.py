@@ -94,7 +94,9 @@ class Bot:
             worker=worker or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}",
         )
 
-        @self.huey.task(name="devteam.trigger")
+        # A trigger whose checks fail (GitHub down past githubkit's own retries) is tried
+        # again later; a run is never retried by huey: the ledger's sweep does that.
+        @self.huey.task(name="devteam.trigger", retries=3, retry_delay=bot.retry_delay_s)
         def trigger_task(data: dict[str, Any]) -> None:
             run = handle_trigger(self.ctx, Trigger.model_validate(data))
             if run is not None:
@@ -113,7 +115,10 @@ class Bot:
         self._trigger_task(trigger.model_dump())
 
     def sweep(self) -> list[int]:
-        """Queue again the runs whose worker died or that were never picked up."""
+        """Queue tasks whose retry time has come, and again the runs whose worker died or
+        that were never picked up."""
+        for task in self.huey.read_schedule():
+            self.huey.enqueue(task)
         now = time.time()
         again = []
         for pk in self.ledger.stale(self.bot.lease_s):
@@ -146,7 +151,7 @@ class Bot:
         for t in pool:
             t.start()
         self.sweep()
-        while not stop.wait(max(0.2, self.bot.lease_s / 3)):
+        while not stop.wait(max(0.2, min(self.bot.lease_s, self.bot.retry_delay_s) / 3)):
             self.sweep()
         for t in pool:
             t.join(timeout=5)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -307,4 +308,26 @@ def test_an_internal_error_ends_the_job_honestly_and_crash_loops_are_given_up(
     done = execute(w.bot.ctx, again.id)
     assert done is not None and done.state == "failed"
     assert "started 3 times" in w.gh.bot_comments(REPO, 6)[0]["body"]
+    w.bot.close()
+
+
+def test_a_trigger_that_meets_a_github_outage_is_tried_again_later(tmp_path: Path) -> None:
+    w = World(tmp_path, None, retry_delay_s=0.3)
+    # what githubkit does not retry itself (it retries 429 and 5xx): twice 403
+    w.gh.fail("repos/get-collaborator-permission-level", 403, 403)
+    w.bot.ctx.team = lambda settings, sinks: None  # type: ignore[assignment,return-value]
+    w.bot.enqueue(Trigger(repo=REPO, issue=5, kind="label", sender="maint", delivery="o"))
+    stop = threading.Event()
+    worker = threading.Thread(target=w.bot.work, args=(stop,))
+    worker.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not w.bot.ledger.runs() and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        worker.join(30)
+    statuses = [c.status for c in w.gh.calls_of("repos/get-collaborator-permission-level")]
+    assert statuses == [403, 403, 200]
+    assert len(w.bot.ledger.runs()) == 1
     w.bot.close()
