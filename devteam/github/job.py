@@ -223,7 +223,7 @@ def _verdict(result: RunResult) -> str:
 def _work(
     ctx: BotContext, api: GitHubAPI, run: Run, comment_id: int, watch: _Watch
 ) -> tuple[str, str, int | None]:
-    settings = team_settings(ctx.settings)
+    settings = team_settings(ctx.settings, ctx.bot)
     info = api.repository(run.repo)
     base = str(info.get("default_branch") or "main")
     issue = api.issue(run.repo, run.issue)

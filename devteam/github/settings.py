@@ -54,6 +54,12 @@ class BotSettings(BaseModel):
     )
     allow_workflow_changes: bool = False
     pr_on_failure: bool = Field(False, description="open a draft PR even when tests fail")
+    job_max_tokens: int | None = Field(
+        None, gt=0, description="tokens per job (default: the team's budget.max_tokens)"
+    )
+    job_max_wall_s: float | None = Field(
+        None, gt=0, description="seconds per job (default: the team's budget.max_wall_s)"
+    )
     jobs_per_repo_per_day: int = Field(20, ge=1)
     tokens_per_repo_per_day: int = Field(2_000_000, ge=1)
     poll_interval_s: float = Field(60.0, gt=0)
@@ -100,6 +106,12 @@ def load_bot_settings(settings: Settings, **overrides: Any) -> BotSettings:
         ) from exc
 
 
-def team_settings(settings: Settings) -> Settings:
-    """The settings a job's team gets: without the bot section, so no secret reaches a run."""
-    return settings.model_copy(update={"bot": {}})
+def team_settings(settings: Settings, bot: BotSettings | None = None) -> Settings:
+    """The settings a job's team gets: without the bot section, so no secret reaches a run,
+    and with the bot's per-job budget where it sets one."""
+    budget = settings.budget.model_copy()
+    if bot is not None and bot.job_max_tokens is not None:
+        budget.max_tokens = bot.job_max_tokens
+    if bot is not None and bot.job_max_wall_s is not None:
+        budget.max_wall_s = bot.job_max_wall_s
+    return settings.model_copy(update={"bot": {}, "budget": budget})
