@@ -222,6 +222,20 @@ class Ledger:
         with self._tx():
             return bool(self._exec(sql, args).rowcount == 1)
 
+    def running(self) -> list[Run]:
+        return [
+            Run.model_validate(r) for r in self._all("SELECT * FROM runs WHERE state = 'running'")
+        ]
+
+    def expire(self, pk: int, worker: str) -> bool:
+        """End ``worker``'s lease on the run now (the worker is known to be dead)."""
+        with self._tx():
+            cur = self._exec(
+                "UPDATE runs SET heartbeat = 0 WHERE id = ? AND worker = ? AND state = 'running'",
+                (pk, worker),
+            )
+            return bool(cur.rowcount == 1)
+
     def stale(self, lease_s: float) -> list[int]:
         """Runs to (re)start: running with an expired lease, or queued and never picked up."""
         cutoff = time.time() - lease_s

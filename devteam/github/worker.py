@@ -33,6 +33,21 @@ from devteam.github.triggers import Trigger
 log = logging.getLogger("devteam.bot")
 
 
+def _dead_here(worker: str) -> bool:
+    """True when ``worker`` (host:pid:nonce) ran on this machine and its process is gone."""
+    host, _, rest = worker.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, someone else's
+    return False
+
+
 def is_postgres(url: str) -> bool:
     return url.startswith(("postgresql://", "postgres://"))
 
@@ -119,6 +134,9 @@ class Bot:
         that were never picked up."""
         for task in self.huey.read_schedule():
             self.huey.enqueue(task)
+        for run in self.ledger.running():  # a dead worker of this machine: no need to wait
+            if run.worker and _dead_here(run.worker) and self.ledger.expire(run.id, run.worker):
+                log.info("run %d: its worker %s is dead; taking it over", run.id, run.worker)
         now = time.time()
         again = []
         for pk in self.ledger.stale(self.bot.lease_s):

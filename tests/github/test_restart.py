@@ -1,5 +1,6 @@
 """The single-machine bot killed mid-job (SIGKILL, inside the team's run) and started again:
-the job is taken up again, resumes from its checkpoint, and finishes exactly once."""
+the job is taken up again at once (its worker's process is gone), resumes from its checkpoint,
+and finishes exactly once."""
 
 from __future__ import annotations
 
@@ -27,9 +28,10 @@ REPO = script.REPO
 TOKEN = "ghs_restart_token_0000"
 
 
-def start(config: Path, mode: str, log: Path) -> subprocess.Popen[str]:
+def start(config: Path, mode: str, log: Path, machine: str = "") -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.github.worker_proc", str(config), mode],
+        [sys.executable, "-m", "tests.github.worker_proc", str(config), mode]
+        + ([machine] if machine else []),
         cwd=ROOT,
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
@@ -65,7 +67,7 @@ def test_a_bot_killed_mid_job_resumes_and_finishes_exactly_once(
             "api_url": api_url,
             "git_url": f"file://{remotes}/{{repo}}.git",
             "state_dir": str(tmp_path / "bot"),
-            "lease_s": 2.0,
+            "lease_s": 600.0,  # the dead worker is seen to be dead: no waiting for its lease
         }
         settings = {
             "workspace_root": str(tmp_path / "ws"),
