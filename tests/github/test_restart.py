@@ -94,6 +94,7 @@ def test_a_bot_killed_mid_job_resumes_and_finishes_exactly_once(
         assert remote_branches(bare) == ["main"] and gh.open_pulls(REPO) == []
 
         second = start(config, "fix", second_log)
+        restarted = time.monotonic()
         try:
             deadline = time.monotonic() + 180
             while time.monotonic() < deadline:
@@ -105,6 +106,7 @@ def test_a_bot_killed_mid_job_resumes_and_finishes_exactly_once(
         finally:
             second.send_signal(signal.SIGKILL)
             second.wait(30)
+        print(f"restart: done {time.monotonic() - restarted:.1f} s after the restart")
         log = second_log.read_text()
         assert run.state == "done", f"{run.outcome}\n{log[-3000:]}"
         assert run.attempts == 2
