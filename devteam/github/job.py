@@ -137,9 +137,12 @@ def execute(ctx: BotContext, pk: int) -> Run | None:
     if run is None:
         return ctx.ledger.get(pk)
     watch = _Watch(ctx, pk)
-    api = ctx.api(run.installation)
+    api: GitHubAPI | None = None
     try:
+        api = ctx.api(run.installation)
         comment_id = _status_comment(ctx, api, run)
+        if run.cancel:  # stopped while it waited in the queue
+            raise Cancelled
         if run.attempts > MAX_ATTEMPTS:
             raise DevteamError(
                 f"The job was started {MAX_ATTEMPTS} times and its worker died each time; "
@@ -189,9 +192,9 @@ def _status_comment(ctx: BotContext, api: GitHubAPI, run: Run) -> int:
     return cid
 
 
-def _final(api: GitHubAPI, run: Run, ctx: BotContext, **values: Any) -> None:
+def _final(api: GitHubAPI | None, run: Run, ctx: BotContext, **values: Any) -> None:
     fresh = ctx.ledger.get(run.id)
-    if fresh is None or fresh.comment_id is None:
+    if api is None or fresh is None or fresh.comment_id is None:
         return
     day_runs, day_tokens = ctx.ledger.usage_since(run.repo, time.time() - DAY_S)
     defaults: dict[str, Any] = {

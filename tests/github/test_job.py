@@ -218,7 +218,12 @@ def test_the_same_trigger_twice_at_once_opens_one_run(tmp_path: Path) -> None:
     # and a stop from a maintainer marks the active run for cancellation
     stop = trigger.model_copy(update={"kind": "stop"})
     assert handle_trigger(w.bot.ctx, stop) is None
-    assert w.bot.ledger.runs(REPO, 5)[0].cancel
+    [run] = w.bot.ledger.runs(REPO, 5)
+    assert run.cancel
+    # stopped while queued: when a worker gets to it, it ends without running the team
+    done = execute(w.bot.ctx, run.id)
+    assert done is not None and done.state == "cancelled" and w.roles == []
+    assert "stopped" in w.gh.bot_comments(REPO, 5)[-1]["body"]
     w.bot.close()
 
 
