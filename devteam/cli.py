@@ -17,6 +17,7 @@ from rich.table import Table
 
 from devteam import __version__
 from devteam.cli_bench import app as bench_app
+from devteam.cli_bot import app as bot_app
 from devteam.cli_models import app as models_app
 from devteam.cli_sandbox import app as sandbox_app
 from devteam.config import Settings, load_settings
@@ -31,6 +32,7 @@ app = typer.Typer(
 app.add_typer(sandbox_app, name="sandbox", help="Build, check and use the sandbox.")
 app.add_typer(models_app, name="models", help="Fetch and verify the embedded models.")
 app.add_typer(bench_app, name="bench", help="Benchmark strategies on coding suites.")
+app.add_typer(bot_app, name="bot", help="The GitHub issue bot (docs/BOT.md).")
 
 console = Console(stderr=True, highlight=False)
 

@@ -120,6 +120,10 @@ class Settings(BaseSettings):
 
     budget: BudgetSettings = Field(default_factory=BudgetSettings)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+    bot: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the GitHub bot's [bot] section, validated by devteam.github (docs/BOT.md)",
+    )
 
     @classmethod
     def settings_customise_sources(

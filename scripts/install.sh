@@ -2,7 +2,8 @@
 # Install devteam and everything a run needs, on a fresh Debian/Ubuntu machine or an existing one.
 #
 #   bash scripts/install.sh           package + embedded model support, Docker, sandbox image, model
-#   bash scripts/install.sh --dev     the same, plus the test and lint tools
+#   bash scripts/install.sh --dev     the same, plus the test and lint tools and test data
+#                                     (GitHub's webhook examples from npm, for the bot's tests)
 #
 # Options: --dev, --no-docker (skip engine and image), --no-model (skip the model download).
 # Environment: DEVTEAM_VENV (default .venv), DEVTEAM_WHEEL_DIR (a folder of prebuilt wheels,
@@ -80,6 +81,22 @@ fi
 if [ "$WANT_MODEL" = 1 ]; then
   step "Embedded model (verified by sha256)"
   "$VENV/bin/devteam" models fetch
+fi
+
+# -- 4. Test data of the GitHub bot (--dev) ----------------------------------------------
+# GitHub's own example webhook payloads, unmodified, for tests/github (npm package).
+if [ "$EXTRAS" = local,dev ]; then
+  step "GitHub webhook examples (npm @octokit/webhooks-examples) for the bot's tests"
+  NPM_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/devteam/npm"
+  if [ ! -f "$NPM_DIR/node_modules/@octokit/webhooks-examples/api.github.com/index.json" ]; then
+    command -v npm >/dev/null || apt_install npm || echo "install.sh: npm is missing; the bot's tests will skip (or fail under CI)." >&2
+    if command -v npm >/dev/null; then
+      mkdir -p "$NPM_DIR"
+      npm install --silent --no-audit --no-fund --prefix "$NPM_DIR" @octokit/webhooks-examples@7.6.1 ||
+        echo "install.sh: could not install @octokit/webhooks-examples; the bot's tests will skip (or fail under CI)." >&2
+    fi
+  fi
+  echo "webhook examples: $NPM_DIR/node_modules/@octokit/webhooks-examples"
 fi
 
 step "Done in $(( $(date +%s) - t0 ))s. Try: $VENV/bin/devteam run \"Write a Python module ... with pytest tests\""
