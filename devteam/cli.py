@@ -35,13 +35,21 @@ app.add_typer(bench_app, name="bench", help="Benchmark strategies on coding suit
 console = Console(stderr=True, highlight=False)
 
 
-def _fail(exc: DevteamError, run_id: str | None = None) -> None:
-    console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
-    if run_id:
+def _fail(exc: DevteamError, run_id: str | None = None, settings: Settings | None = None) -> None:
+    """One sentence, and the resume hint only where a checkpoint exists to resume from."""
+    console.print("[bold red]error:[/] ", end="")
+    console.print(str(exc), soft_wrap=True, markup=False, highlight=False)
+    if run_id and settings is not None and _resumable(settings, run_id):
         console.print(
             f"The run is checkpointed; continue it with: devteam resume {run_id}", soft_wrap=True
         )
     raise typer.Exit(1)
+
+
+def _resumable(settings: Settings, run_id: str) -> bool:
+    from devteam.checkpoint import has_checkpoint
+
+    return has_checkpoint(settings, run_id)
 
 
 class ConsoleProgress:
@@ -117,7 +125,12 @@ def _settings(**overrides: Any) -> Settings:
 
 @app.command()
 def run(
-    task: Annotated[str, typer.Argument(help="What to build, in a sentence.")],
+    task: Annotated[
+        str | None, typer.Argument(help='What to build, in a sentence ("-": read it from stdin).')
+    ] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", "-f", help="Read the task from this file.")
+    ] = None,
     model: Annotated[
         str | None, typer.Option(help="Embedded model or endpoint model name.")
     ] = None,
@@ -145,6 +158,7 @@ def run(
     ] = False,
 ) -> None:
     """Run the team on TASK; the result is a git repository in workspace/ (or a --repo branch)."""
+    task = _task_text(task, file)
     overrides: dict[str, Any] = {"base_url": base_url}
     if model:
         if (
@@ -156,16 +170,62 @@ def run(
         else:
             overrides["model"] = model
     settings = _settings(**overrides)
-    budget = settings.budget.model_copy()
-    if max_tokens is not None:
-        budget.max_tokens = max_tokens
-    if max_fix_attempts is not None:
-        budget.max_fix_attempts = max_fix_attempts
-    settings.budget = budget
+    for flag, field, value in (
+        ("--max-tokens", "max_tokens", max_tokens),
+        ("--max-fix-attempts", "max_fix_attempts", max_fix_attempts),
+    ):
+        if value is not None:
+            _set_budget(settings, flag, field, value)
     if team is not None:
         settings.team = team
     gates = [_gate_name(g) for g in gate or []]
     _run_team(settings, task=task, verbose=verbose, gates=gates, repo=repo)
+
+
+def _set_budget(settings: Settings, flag: str, field: str, value: int) -> None:
+    from pydantic import ValidationError
+
+    try:
+        setattr(settings.budget, field, value)
+    except ValidationError as exc:
+        msg = str(exc.errors()[0]["msg"]).lower()
+        _fail(DevteamError(f"{flag} {value} is not allowed: {msg}."))
+
+
+def _task_text(task: str | None, file: Path | None) -> str:
+    """The task from the argument, ``-`` (stdin) or ``--file``, checked: UTF-8, not too long."""
+    from devteam.team import check_task
+
+    if file is not None and task is not None:
+        _fail(DevteamError("Give the task either as an argument or with --file, not both."))
+    if file is None and task is None:
+        _fail(DevteamError('No task given; say what to build: devteam run "..." (or -f FILE).'))
+    try:
+        if file is not None:
+            data, where = file.read_bytes(), str(file)
+        elif task == "-":
+            data, where = sys.stdin.buffer.read(), "stdin"
+        else:
+            data, where = None, "the argument"
+    except OSError as exc:
+        _fail(DevteamError(f"Cannot read the task file {file} ({exc.strerror or exc})."))
+        raise  # unreachable
+    if data is not None:
+        try:
+            task = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            _fail(
+                DevteamError(
+                    f"The task in {where} is not UTF-8 text (byte {exc.start} is not); "
+                    "save it as UTF-8."
+                )
+            )
+    assert task is not None
+    try:
+        check_task(task, where=where)
+    except DevteamError as exc:
+        _fail(exc)
+    return task
 
 
 _GATES = {"clarify": "clarify", "spec": "approve_spec", "delivery": "approve_delivery"}
@@ -250,10 +310,23 @@ def _run_team(
                 break
             answer, task = _ask_at_gate(result.question), None
     except DevteamError as exc:
-        _fail(exc, run_id)
+        _fail(exc, run_id, settings)
     except KeyboardInterrupt:
-        console.print(f"[yellow]Interrupted.[/] Continue with: devteam resume {run_id}")
+        if _resumable(settings, run_id):
+            console.print(f"[yellow]Interrupted.[/] Continue with: devteam resume {run_id}")
+        else:
+            console.print("[yellow]Interrupted[/] before the first step was checkpointed.")
         raise typer.Exit(130) from None
+    except Exception as exc:  # a bug: one sentence here, the traceback in a file
+        log = _crash_log(settings, run_id)
+        _fail(
+            DevteamError(
+                f"devteam failed unexpectedly ({type(exc).__name__}: {str(exc)[:200]}); "
+                f"the traceback is in {log}: please report it."
+            ),
+            run_id,
+            settings,
+        )
     elapsed = time.monotonic() - started
     say = partial(console.print, soft_wrap=True)  # paths stay whole, for copy and paste
     if result.waiting:
@@ -283,6 +356,19 @@ def _run_team(
     raise typer.Exit(0 if result.ok else 2)
 
 
+def _crash_log(settings: Settings, run_id: str) -> Path:
+    import traceback
+
+    path = settings.run_dir(run_id) / "crash.log"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(traceback.format_exc())
+    except OSError:
+        path = Path("(not written)")
+    return path
+
+
 @app.command()
 def runs() -> None:
     """List the runs recorded under the state folder."""
@@ -299,7 +385,7 @@ def runs() -> None:
 @app.command()
 def show(run_id: Annotated[str, typer.Argument(help="The run whose audit log to print.")]) -> None:
     """Print a run's audit log, one line per event."""
-    from devteam.events import read_audit_log
+    from devteam.events import scan_audit_log
 
     settings = _settings()
     path = settings.run_dir(run_id) / "audit.jsonl"
@@ -308,7 +394,8 @@ def show(run_id: Annotated[str, typer.Argument(help="The run whose audit log to 
             DevteamError(f"No audit log for run {run_id!r} at {path}; `devteam runs` lists runs.")
         )
     out = Console()
-    for ev in read_audit_log(path):
+    events, broken = scan_audit_log(path)
+    for ev in events:
         stamp = time.strftime("%H:%M:%S", time.localtime(ev.ts))
         detail = {
             k: v
@@ -317,6 +404,13 @@ def show(run_id: Annotated[str, typer.Argument(help="The run whose audit log to 
         }
         text = ", ".join(f"{k}={str(v)[:80]!s}" for k, v in detail.items())
         out.print(f"{stamp} [bold]{ev.kind}[/] {text}", highlight=False, markup=False)
+    if broken:
+        lines = ", ".join(str(n) for n in broken[:5]) + (" ..." if len(broken) > 5 else "")
+        console.print(
+            f"[yellow]note:[/] skipped {len(broken)} line(s) of {path} that are not events "
+            f"(line {lines}; a run killed mid-write leaves one).",
+            soft_wrap=True,
+        )
 
 
 @app.command()
@@ -330,7 +424,7 @@ def doctor() -> None:
     except DevteamError as exc:
         out.print(f"[red]fail[/] settings: {exc}")
         raise typer.Exit(1) from None
-    from devteam.checkpoint import describe_checkpointer, open_checkpointer
+    from devteam.checkpoint import verify_checkpointer
     from devteam.sandbox import open_sandbox
     from devteam.teams import load_team
 
@@ -341,8 +435,8 @@ def doctor() -> None:
         ok = False
         out.print(f"[red]fail[/] team: {exc}")
     try:
-        with open_checkpointer(settings):
-            out.print(f"[green]ok[/]   checkpoints in {describe_checkpointer(settings)}")
+        where = verify_checkpointer(settings)
+        out.print(f"[green]ok[/]   checkpoints in {where}")
     except DevteamError as exc:
         ok = False
         out.print(f"[red]fail[/] checkpoints: {exc}")

@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
-from devteam.config import SandboxSettings, load_settings
-from devteam.errors import DevteamError
+from devteam.config import SandboxSettings, describe_validation_error, load_settings
+from devteam.errors import ConfigError, DevteamError
 from devteam.sandbox.base import EXIT_OOM, EXIT_SANDBOX_ERROR, EXIT_TIMEOUT
 
 app = typer.Typer(
@@ -30,7 +31,11 @@ def _settings(**overrides: object) -> SandboxSettings:
     base = load_settings().sandbox
     data = base.model_dump()
     data.update({k: v for k, v in overrides.items() if v is not None})
-    return SandboxSettings(**data)
+    try:
+        return SandboxSettings(**data)
+    except ValidationError as exc:
+        flags = ", ".join(f"--{k}" for k, v in overrides.items() if v is not None)
+        raise ConfigError(describe_validation_error(exc, flags or "the sandbox settings")) from None
 
 
 def _fail(exc: Exception) -> typer.Exit:
