@@ -288,7 +288,7 @@ class ChatClient:
             )
         return ModelUnavailableError(
             f"The model server at {self.base_url} closed the connection without an answer "
-            f"({cause or exc}); check its log, then resume the run."
+            f"({str(cause or exc).rstrip('.')}); check its log, then resume the run."
         )
 
     def _bad_body(self, what: str) -> ModelError:
