@@ -107,3 +107,19 @@ def test_a_hung_server_reports_in_the_audit_log_and_resume_says_it_is_over(
         again = devteam("resume", run_dir.name, env=env)
         assert again.code == 2 and "budget_exhausted" in again.err
         assert "Traceback" not in again.text
+
+
+def test_budget_spent_at_acceptance_after_passing_tests_agrees_everywhere(
+    devteam: Runner, tmp_path: Path, docker_sandbox_settings: SandboxSettings
+) -> None:
+    # Each fake call costs 70 tokens: plan, tests, code, review use 280; acceptance finds none.
+    with fake_openai("good") as (url, _):
+        res = devteam("run", "-", "--max-tokens", "280", env={"DEVTEAM_BASE_URL": url}, stdin=TASK)
+    assert res.code == 0, res.text  # the README's promise: 0 when the tests pass
+    assert "passed: all tests pass" in res.err and "Token budget spent" in res.err
+    readme = (Path(res.out.strip().splitlines()[-1]) / "README.md").read_text()
+    assert "Test verdict in the sandbox: **passed**" in readme
+    (run_dir,) = (tmp_path / ".devteam" / "runs").iterdir()
+    lines = (run_dir / "audit.jsonl").read_text().splitlines()
+    (finished,) = [json.loads(ln) for ln in lines if '"run_finished"' in ln]
+    assert finished["status"] == "passed"
