@@ -310,7 +310,9 @@ def _run_team(
                 break
             answer, task = _ask_at_gate(result.question), None
     except DevteamError as exc:
-        _fail(exc, run_id, settings)
+        from devteam.runlock import RunBusyError
+
+        _fail(exc, None if isinstance(exc, RunBusyError) else run_id, settings)
     except KeyboardInterrupt:
         if _resumable(settings, run_id):
             console.print(f"[yellow]Interrupted.[/] Continue with: devteam resume {run_id}")

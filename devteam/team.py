@@ -32,6 +32,7 @@ from devteam.errors import ConfigError, DevteamError
 from devteam.events import EventBus, JsonlSink, Note, RunFinished, RunStarted, Sink, _Event
 from devteam.llm.budget import Budget
 from devteam.llm.client import ChatClient, ChatModel
+from devteam.runlock import run_lock
 from devteam.sandbox import Sandbox, ensure_image, open_sandbox
 from devteam.teams import TeamConfig, load_team
 from devteam.workspace import Workspace
@@ -307,7 +308,11 @@ class Team:
 
         # durability="sync": each step's checkpoint is written before the next step starts,
         # so a SIGKILL at any moment loses at most the step that was running.
-        with ExitStack() as stack, open_checkpointer(self.settings) as saver:
+        with (
+            run_lock(run_dir, record.run_id),
+            ExitStack() as stack,
+            open_checkpointer(self.settings) as saver,
+        ):
             checkpoint = saver.get_tuple(config)
             prior: dict[str, Any] = (
                 dict(checkpoint.checkpoint["channel_values"]) if checkpoint else {}

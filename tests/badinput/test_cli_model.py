@@ -123,3 +123,39 @@ def test_budget_spent_at_acceptance_after_passing_tests_agrees_everywhere(
     lines = (run_dir / "audit.jsonl").read_text().splitlines()
     (finished,) = [json.loads(ln) for ln in lines if '"run_finished"' in ln]
     assert finished["status"] == "passed"
+
+
+def test_one_run_one_runner_and_a_dead_runner_keeps_no_lock(
+    devteam: Runner, tmp_path: Path, docker_sandbox_settings: SandboxSettings
+) -> None:
+    import os
+    import signal
+    import sys
+    import time
+
+    with fake_openai("hang") as (url, state):
+        env = {k: v for k, v in os.environ.items() if not k.upper().startswith("DEVTEAM_")}
+        env.update(DEVTEAM_BASE_URL=url, DEVTEAM_BUDGET__MAX_WALL_S="120")
+        first = subprocess.Popen(
+            [sys.executable, "-m", "devteam.cli", "run", "build an adder"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while not state.requests and time.monotonic() < deadline:
+                time.sleep(0.2)  # the first runner is inside its first model call
+            assert state.requests, "the first run never called the model"
+            (run_dir,) = (tmp_path / ".devteam" / "runs").iterdir()
+            second = devteam("resume", run_dir.name, env={"DEVTEAM_BASE_URL": url})
+            assert second.code == 1
+            second.one_sentence(f"pid {first.pid}", "wait for it to finish")
+            assert "devteam resume" not in second.text.split("error:")[1].split("\n", 1)[1]
+        finally:
+            first.send_signal(signal.SIGKILL)
+            first.wait()
+        state.mode = "good"
+        third = devteam("resume", run_dir.name, env={"DEVTEAM_BASE_URL": url})
+        assert third.code == 0, third.text  # the killed runner's lock went with it
