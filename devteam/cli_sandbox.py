@@ -1,11 +1,13 @@
 """``devteam sandbox ...``: run one command sandboxed, build the image, prune leftovers, status.
 
 Exit codes of ``devteam sandbox exec``: the command's own, or 124 (timed out), 137 (killed:
-out of memory), 125 (the sandbox itself failed: no engine, no image, bad settings).
+out of memory), 125 (the sandbox itself failed: no engine, no image, bad settings), 143
+(stopped by SIGTERM or Ctrl-C; the container is removed first).
 """
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -38,6 +40,14 @@ def _settings(**overrides: object) -> SandboxSettings:
         raise ConfigError(describe_validation_error(exc, flags or "the sandbox settings")) from None
 
 
+#: The exit code of a ``sandbox exec`` stopped by SIGTERM or Ctrl-C (128 + SIGTERM).
+EXIT_INTERRUPTED = 143
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def _fail(exc: Exception) -> typer.Exit:
     err.print(f"[red]error:[/red] {exc}")
     return typer.Exit(EXIT_SANDBOX_ERROR)
@@ -66,12 +76,17 @@ def exec_cmd(
 
     if dir is not None and not dir.is_dir():
         raise _fail(ValueError(f"--dir {dir} is not a directory; pass an existing directory."))
+    # SIGTERM unwinds like Ctrl-C, so the sandbox's container is removed on the way out.
+    signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         settings = _settings(memory=memory, backend=backend)
         with open_sandbox(settings, workspace=dir) as sb:
             res = sb.exec(command, timeout_s=timeout)
     except (DevteamError, ValueError) as exc:
         raise _fail(exc) from None
+    except KeyboardInterrupt:
+        err.print("[yellow]devteam: interrupted; the sandbox was removed[/yellow]")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     sys.stdout.write(res.stdout)
     sys.stdout.flush()
     sys.stderr.write(res.stderr)
