@@ -19,6 +19,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -186,6 +187,12 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         raise ConfigError(
             describe_validation_error(exc, "DEVTEAM_* variables and " + str(toml_path))
+        ) from exc
+    except SettingsError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else "unreadable value"
+        raise ConfigError(
+            f"A DEVTEAM_* variable could not be read ({first}); a list or table value must be "
+            """JSON, e.g. DEVTEAM_SANDBOX__ENV='{"A": "b"}'."""
         ) from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
