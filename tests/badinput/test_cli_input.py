@@ -12,6 +12,8 @@ from devteam.team import MAX_TASK_CHARS
 from tests.badinput.conftest import Runner
 
 BINARY = bytes(range(256)) * 4
+TEAM = "name: mine\nroles:\n  coder: {kind: coder, prompt: coder.yaml}\n"
+CODER = "system: You code.\ntemplates:\n  write: 'Build {{ task }}'\n  fix: x\n  revise: x\n"
 NO_HINT = "devteam resume"
 
 
@@ -150,6 +152,22 @@ CASES: list[tuple[str, dict[str, str | bytes], dict[str, str], list[str], int, l
         1,
         ["Docker"],
     ),
+    (
+        "team file: prompt with a Jinja error",
+        {"team.yaml": TEAM, "coder.yaml": CODER.replace("{{ task }}", "{{ task ")},
+        {"DEVTEAM_TEAM": "team.yaml"},
+        ["run", "x"],
+        1,
+        ["coder.yaml", "template 'write' is not valid Jinja"],
+    ),
+    (
+        "team file: prompt lacks a template",
+        {"team.yaml": TEAM, "coder.yaml": CODER.replace("  revise: x\n", "")},
+        {"DEVTEAM_TEAM": "team.yaml"},
+        ["run", "x"],
+        1,
+        ["coder.yaml lacks the template(s) revise"],
+    ),
     ("gate: unknown", {}, {}, ["run", "x", "--gate", "bogus"], 1, ["Unknown gate 'bogus'"]),
 ]
 
@@ -239,3 +257,16 @@ def test_resume_of_a_run_that_never_checkpointed_says_so(devteam: Runner, tmp_pa
     assert res.code == 1
     res.one_sentence("nothing to resume", "devteam run")
     assert "EmptyInputError" not in res.text
+
+
+def test_doctor_runs_the_same_team_check(devteam: Runner, tmp_path: Path) -> None:
+    write(tmp_path, "team.yaml", TEAM)
+    write(tmp_path, "coder.yaml", CODER.replace("{{ task }}", "{% if %}"))
+    env = {"DEVTEAM_TEAM": "team.yaml", "DOCKER_HOST": "unix:///nonexistent.sock"}
+    res = devteam("doctor", env={"DEVTEAM_BASE_URL": "http://127.0.0.1:9/v1", **env})
+    assert res.code == 1 and "Traceback" not in res.text
+    (line,) = [ln for ln in res.out.splitlines() if ln.startswith("fail team")]
+    assert "coder.yaml" in line and "not valid Jinja" in line
+    write(tmp_path, "coder.yaml", CODER)
+    fixed = devteam("doctor", env={"DEVTEAM_BASE_URL": "http://127.0.0.1:9/v1", **env})
+    assert "ok   team mine: coder" in fixed.out

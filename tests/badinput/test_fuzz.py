@@ -4,6 +4,7 @@ ConfigError)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -24,10 +25,8 @@ FILES = "Sure.\n" + TESTS + "FILE: adder.py\n```python\ndef add(a, b):\n    retu
 
 
 def parse_or_value_error(text: str) -> None:
-    try:
+    with contextlib.suppress(ValueError):
         parse_model(text, Spec)
-    except ValueError:
-        pass
 
 
 @FUZZ
