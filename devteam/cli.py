@@ -419,7 +419,7 @@ def show(run_id: Annotated[str, typer.Argument(help="The run whose audit log to 
 def doctor() -> None:
     """Check that everything a run needs is here: config, Docker, image, model."""
     ok = True
-    out = Console()
+    out = Console(soft_wrap=True)
     try:
         settings = load_settings()
         out.print("[green]ok[/]   settings load")
