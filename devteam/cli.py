@@ -17,6 +17,7 @@ from rich.table import Table
 
 from devteam import __version__
 from devteam.cli_bench import app as bench_app
+from devteam.cli_input import console, crash_log, fail, resumable, set_budget, task_text
 from devteam.cli_models import app as models_app
 from devteam.cli_sandbox import app as sandbox_app
 from devteam.config import Settings, load_settings
@@ -31,25 +32,6 @@ app = typer.Typer(
 app.add_typer(sandbox_app, name="sandbox", help="Build, check and use the sandbox.")
 app.add_typer(models_app, name="models", help="Fetch and verify the embedded models.")
 app.add_typer(bench_app, name="bench", help="Benchmark strategies on coding suites.")
-
-console = Console(stderr=True, highlight=False)
-
-
-def _fail(exc: DevteamError, run_id: str | None = None, settings: Settings | None = None) -> None:
-    """One sentence, and the resume hint only where a checkpoint exists to resume from."""
-    console.print("[bold red]error:[/] ", end="")
-    console.print(str(exc), soft_wrap=True, markup=False, highlight=False)
-    if run_id and settings is not None and _resumable(settings, run_id):
-        console.print(
-            f"The run is checkpointed; continue it with: devteam resume {run_id}", soft_wrap=True
-        )
-    raise typer.Exit(1)
-
-
-def _resumable(settings: Settings, run_id: str) -> bool:
-    from devteam.checkpoint import has_checkpoint
-
-    return has_checkpoint(settings, run_id)
 
 
 class ConsoleProgress:
@@ -119,7 +101,7 @@ def _settings(**overrides: Any) -> Settings:
     try:
         return load_settings(**{k: v for k, v in overrides.items() if v is not None})
     except DevteamError as exc:
-        _fail(exc)
+        fail(exc)
         raise  # unreachable
 
 
@@ -158,7 +140,7 @@ def run(
     ] = False,
 ) -> None:
     """Run the team on TASK; the result is a git repository in workspace/ (or a --repo branch)."""
-    task = _task_text(task, file)
+    task = task_text(task, file)
     overrides: dict[str, Any] = {"base_url": base_url}
     if model:
         if (
@@ -175,57 +157,11 @@ def run(
         ("--max-fix-attempts", "max_fix_attempts", max_fix_attempts),
     ):
         if value is not None:
-            _set_budget(settings, flag, field, value)
+            set_budget(settings, flag, field, value)
     if team is not None:
         settings.team = team
     gates = [_gate_name(g) for g in gate or []]
     _run_team(settings, task=task, verbose=verbose, gates=gates, repo=repo)
-
-
-def _set_budget(settings: Settings, flag: str, field: str, value: int) -> None:
-    from pydantic import ValidationError
-
-    try:
-        setattr(settings.budget, field, value)
-    except ValidationError as exc:
-        msg = str(exc.errors()[0]["msg"]).lower()
-        _fail(DevteamError(f"{flag} {value} is not allowed: {msg}."))
-
-
-def _task_text(task: str | None, file: Path | None) -> str:
-    """The task from the argument, ``-`` (stdin) or ``--file``, checked: UTF-8, not too long."""
-    from devteam.team import check_task
-
-    if file is not None and task is not None:
-        _fail(DevteamError("Give the task either as an argument or with --file, not both."))
-    if file is None and task is None:
-        _fail(DevteamError('No task given; say what to build: devteam run "..." (or -f FILE).'))
-    try:
-        if file is not None:
-            data, where = file.read_bytes(), str(file)
-        elif task == "-":
-            data, where = sys.stdin.buffer.read(), "stdin"
-        else:
-            data, where = None, "the argument"
-    except OSError as exc:
-        _fail(DevteamError(f"Cannot read the task file {file} ({exc.strerror or exc})."))
-        raise  # unreachable
-    if data is not None:
-        try:
-            task = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            _fail(
-                DevteamError(
-                    f"The task in {where} is not UTF-8 text (byte {exc.start} is not); "
-                    "save it as UTF-8."
-                )
-            )
-    assert task is not None
-    try:
-        check_task(task, where=where)
-    except DevteamError as exc:
-        _fail(exc)
-    return task
 
 
 _GATES = {"clarify": "clarify", "spec": "approve_spec", "delivery": "approve_delivery"}
@@ -234,7 +170,7 @@ _GATES = {"clarify": "clarify", "spec": "approve_spec", "delivery": "approve_del
 def _gate_name(text: str) -> str:
     name = _GATES.get(text.strip().lower().removeprefix("approve_"))
     if name is None:
-        _fail(DevteamError(f"Unknown gate {text!r}; use clarify, spec or delivery."))
+        fail(DevteamError(f"Unknown gate {text!r}; use clarify, spec or delivery."))
     return str(name)
 
 
@@ -293,7 +229,7 @@ def _run_team(
     try:
         team = Team(settings, gates=gates or (), sinks=[progress], progress=progress.message)  # type: ignore[arg-type]
     except DevteamError as exc:
-        _fail(exc)
+        fail(exc)
     # SIGTERM unwinds like Ctrl-C, so the model server and the sandbox are always stopped.
     signal.signal(signal.SIGTERM, _raise_interrupt)
     run_id = run_id or new_run_id(task or "")
@@ -312,16 +248,16 @@ def _run_team(
     except DevteamError as exc:
         from devteam.runlock import RunBusyError
 
-        _fail(exc, None if isinstance(exc, RunBusyError) else run_id, settings)
+        fail(exc, None if isinstance(exc, RunBusyError) else run_id, settings)
     except KeyboardInterrupt:
-        if _resumable(settings, run_id):
+        if resumable(settings, run_id):
             console.print(f"[yellow]Interrupted.[/] Continue with: devteam resume {run_id}")
         else:
             console.print("[yellow]Interrupted[/] before the first step was checkpointed.")
         raise typer.Exit(130) from None
     except Exception as exc:  # a bug: one sentence here, the traceback in a file
-        log = _crash_log(settings, run_id)
-        _fail(
+        log = crash_log(settings, run_id)
+        fail(
             DevteamError(
                 f"devteam failed unexpectedly ({type(exc).__name__}: {str(exc)[:200]}); "
                 f"the traceback is in {log}: please report it."
@@ -358,19 +294,6 @@ def _run_team(
     raise typer.Exit(0 if result.ok else 2)
 
 
-def _crash_log(settings: Settings, run_id: str) -> Path:
-    import traceback
-
-    path = settings.run_dir(run_id) / "crash.log"
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as fh:
-            fh.write(traceback.format_exc())
-    except OSError:
-        path = Path("(not written)")
-    return path
-
-
 @app.command()
 def runs() -> None:
     """List the runs recorded under the state folder."""
@@ -392,9 +315,7 @@ def show(run_id: Annotated[str, typer.Argument(help="The run whose audit log to 
     settings = _settings()
     path = settings.run_dir(run_id) / "audit.jsonl"
     if not path.is_file():
-        _fail(
-            DevteamError(f"No audit log for run {run_id!r} at {path}; `devteam runs` lists runs.")
-        )
+        fail(DevteamError(f"No audit log for run {run_id!r} at {path}; `devteam runs` lists runs."))
     out = Console()
     events, broken = scan_audit_log(path)
     for ev in events:
