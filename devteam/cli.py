@@ -255,6 +255,8 @@ def _run_team(
         else:
             console.print("[yellow]Interrupted[/] before the first step was checkpointed.")
         raise typer.Exit(130) from None
+    except (typer.Exit, typer.Abort):
+        raise
     except Exception as exc:  # a bug: one sentence here, the traceback in a file
         log = crash_log(settings, run_id)
         fail(

@@ -104,20 +104,21 @@ class RunRecord(BaseModel):
 MAX_TASK_CHARS = 100_000
 
 
-def check_task(task: str, *, where: str = "the task") -> None:
+def check_task(task: str, *, where: str | None = None) -> None:
     """A DevteamError of one sentence for a task a run cannot take: empty, not text, too long."""
+    name = f"The task in {where}" if where else "The task"
     if not task.strip():
         raise DevteamError("The task is empty; say what you want built.")
     try:
         task.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise DevteamError(
-            f"The task in {where} holds bytes that are not UTF-8 text (at character "
+            f"{name} holds bytes that are not UTF-8 text (at character "
             f"{exc.start}); give it as UTF-8 (e.g. devteam run -f FILE with a UTF-8 file)."
         ) from None
     if len(task) > MAX_TASK_CHARS:
         raise DevteamError(
-            f"The task in {where} is {len(task):,} characters, over the limit of "
+            f"{name} is {len(task):,} characters, over the limit of "
             f"{MAX_TASK_CHARS:,}; shorten it to what the team must know (a summary, the "
             "interfaces, examples)."
         )
