@@ -10,12 +10,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
-from devteam.errors import ConfigError
+from devteam.errors import CheckpointError, ConfigError
 
 if TYPE_CHECKING:
     from devteam.config import Settings
@@ -78,12 +79,56 @@ def _sqlite(settings: Settings) -> Iterator[BaseCheckpointSaver[Any]]:
     from langgraph.checkpoint.sqlite import SqliteSaver
 
     db = settings.checkpoint_db
-    db.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(db), check_same_thread=False)
     try:
+        db.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(db), check_same_thread=False)
+    except (OSError, sqlite3.Error) as exc:
+        raise CheckpointError(
+            f"Cannot open the checkpoint store {db} ({exc}); check the folder's permissions "
+            "or set DEVTEAM_STATE_DIR."
+        ) from exc
+    try:
+        conn.execute("PRAGMA schema_version").fetchone()  # reads the header: not a database?
         yield SqliteSaver(conn)
+    except sqlite3.DatabaseError as exc:
+        raise damaged(db, exc) from exc
     finally:
         conn.close()
+
+
+def damaged(db: Path, exc: Exception) -> CheckpointError:
+    """The sentence for a checkpoint file SQLite cannot read; nothing is deleted."""
+    return CheckpointError(
+        f"The checkpoint store {db} is damaged ({exc}); move it aside "
+        f"(mv {db} {db}.damaged) to start afresh: the runs in it can no longer be resumed, "
+        "their workspaces and audit logs stay."
+    )
+
+
+def verify_checkpointer(settings: Settings) -> str:
+    """What ``doctor`` says about the checkpoint store; CheckpointError when it is damaged."""
+    with open_checkpointer(settings) as saver:
+        conn = getattr(saver, "conn", None)
+        if isinstance(conn, sqlite3.Connection):
+            try:
+                rows = conn.execute("PRAGMA quick_check").fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise damaged(settings.checkpoint_db, exc) from exc
+            if rows != [("ok",)]:
+                raise damaged(settings.checkpoint_db, ValueError(str(rows[0][0])[:200]))
+        return describe_checkpointer(settings)
+
+
+def has_checkpoint(settings: Settings, thread_id: str) -> bool:
+    """Whether a run has a checkpoint to resume from (False when the store cannot tell)."""
+    try:
+        sqlite = checkpointer_kind(settings.checkpointer) == "sqlite"
+        if sqlite and not settings.checkpoint_db.is_file():
+            return False
+        with open_checkpointer(settings) as saver:
+            return saver.get_tuple({"configurable": {"thread_id": thread_id}}) is not None
+    except Exception:  # a damaged or unreachable store has nothing to resume from
+        return False
 
 
 @contextmanager

@@ -18,6 +18,7 @@ from rich.table import Table
 from devteam import __version__
 from devteam.cli_bench import app as bench_app
 from devteam.cli_bot import app as bot_app
+from devteam.cli_input import console, crash_log, fail, resumable, set_budget, task_text
 from devteam.cli_models import app as models_app
 from devteam.cli_sandbox import app as sandbox_app
 from devteam.config import Settings, load_settings
@@ -33,17 +34,6 @@ app.add_typer(sandbox_app, name="sandbox", help="Build, check and use the sandbo
 app.add_typer(models_app, name="models", help="Fetch and verify the embedded models.")
 app.add_typer(bench_app, name="bench", help="Benchmark strategies on coding suites.")
 app.add_typer(bot_app, name="bot", help="The GitHub issue bot (docs/BOT.md).")
-
-console = Console(stderr=True, highlight=False)
-
-
-def _fail(exc: DevteamError, run_id: str | None = None) -> None:
-    console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
-    if run_id:
-        console.print(
-            f"The run is checkpointed; continue it with: devteam resume {run_id}", soft_wrap=True
-        )
-    raise typer.Exit(1)
 
 
 class ConsoleProgress:
@@ -121,13 +111,18 @@ def _settings(**overrides: Any) -> Settings:
     try:
         return load_settings(**{k: v for k, v in overrides.items() if v is not None})
     except DevteamError as exc:
-        _fail(exc)
+        fail(exc)
         raise  # unreachable
 
 
 @app.command()
 def run(
-    task: Annotated[str, typer.Argument(help="What to build, in a sentence.")],
+    task: Annotated[
+        str | None, typer.Argument(help='What to build, in a sentence ("-": read it from stdin).')
+    ] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", "-f", help="Read the task from this file.")
+    ] = None,
     model: Annotated[
         str | None, typer.Option(help="Embedded model or endpoint model name.")
     ] = None,
@@ -155,6 +150,7 @@ def run(
     ] = False,
 ) -> None:
     """Run the team on TASK; the result is a git repository in workspace/ (or a --repo branch)."""
+    task = task_text(task, file)
     overrides: dict[str, Any] = {"base_url": base_url}
     if model:
         if (
@@ -166,12 +162,12 @@ def run(
         else:
             overrides["model"] = model
     settings = _settings(**overrides)
-    budget = settings.budget.model_copy()
-    if max_tokens is not None:
-        budget.max_tokens = max_tokens
-    if max_fix_attempts is not None:
-        budget.max_fix_attempts = max_fix_attempts
-    settings.budget = budget
+    for flag, field, value in (
+        ("--max-tokens", "max_tokens", max_tokens),
+        ("--max-fix-attempts", "max_fix_attempts", max_fix_attempts),
+    ):
+        if value is not None:
+            set_budget(settings, flag, field, value)
     if team is not None:
         settings.team = team
     gates = [_gate_name(g) for g in gate or []]
@@ -184,7 +180,7 @@ _GATES = {"clarify": "clarify", "spec": "approve_spec", "delivery": "approve_del
 def _gate_name(text: str) -> str:
     name = _GATES.get(text.strip().lower().removeprefix("approve_"))
     if name is None:
-        _fail(DevteamError(f"Unknown gate {text!r}; use clarify, spec or delivery."))
+        fail(DevteamError(f"Unknown gate {text!r}; use clarify, spec or delivery."))
     return str(name)
 
 
@@ -243,7 +239,7 @@ def _run_team(
     try:
         team = Team(settings, gates=gates or (), sinks=[progress], progress=progress.message)  # type: ignore[arg-type]
     except DevteamError as exc:
-        _fail(exc)
+        fail(exc)
     # SIGTERM unwinds like Ctrl-C, so the model server and the sandbox are always stopped.
     signal.signal(signal.SIGTERM, _raise_interrupt)
     run_id = run_id or new_run_id(task or "")
@@ -260,10 +256,27 @@ def _run_team(
                 break
             answer, task = _ask_at_gate(result.question), None
     except DevteamError as exc:
-        _fail(exc, run_id)
+        from devteam.runlock import RunBusyError
+
+        fail(exc, None if isinstance(exc, RunBusyError) else run_id, settings)
     except KeyboardInterrupt:
-        console.print(f"[yellow]Interrupted.[/] Continue with: devteam resume {run_id}")
+        if resumable(settings, run_id):
+            console.print(f"[yellow]Interrupted.[/] Continue with: devteam resume {run_id}")
+        else:
+            console.print("[yellow]Interrupted[/] before the first step was checkpointed.")
         raise typer.Exit(130) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as exc:  # a bug: one sentence here, the traceback in a file
+        log = crash_log(settings, run_id)
+        fail(
+            DevteamError(
+                f"devteam failed unexpectedly ({type(exc).__name__}: {str(exc)[:200]}); "
+                f"the traceback is in {log}: please report it."
+            ),
+            run_id,
+            settings,
+        )
     elapsed = time.monotonic() - started
     say = partial(console.print, soft_wrap=True)  # paths stay whole, for copy and paste
     if result.waiting:
@@ -311,16 +324,15 @@ def runs() -> None:
 @app.command()
 def show(run_id: Annotated[str, typer.Argument(help="The run whose audit log to print.")]) -> None:
     """Print a run's audit log, one line per event."""
-    from devteam.events import read_audit_log
+    from devteam.events import scan_audit_log
 
     settings = _settings()
     path = settings.run_dir(run_id) / "audit.jsonl"
     if not path.is_file():
-        _fail(
-            DevteamError(f"No audit log for run {run_id!r} at {path}; `devteam runs` lists runs.")
-        )
+        fail(DevteamError(f"No audit log for run {run_id!r} at {path}; `devteam runs` lists runs."))
     out = Console()
-    for ev in read_audit_log(path):
+    events, broken = scan_audit_log(path)
+    for ev in events:
         stamp = time.strftime("%H:%M:%S", time.localtime(ev.ts))
         detail = {
             k: v
@@ -329,20 +341,27 @@ def show(run_id: Annotated[str, typer.Argument(help="The run whose audit log to 
         }
         text = ", ".join(f"{k}={str(v)[:80]!s}" for k, v in detail.items())
         out.print(f"{stamp} [bold]{ev.kind}[/] {text}", highlight=False, markup=False)
+    if broken:
+        lines = ", ".join(str(n) for n in broken[:5]) + (" ..." if len(broken) > 5 else "")
+        console.print(
+            f"[yellow]note:[/] skipped {len(broken)} line(s) of {path} that are not events "
+            f"(line {lines}; a run killed mid-write leaves one).",
+            soft_wrap=True,
+        )
 
 
 @app.command()
 def doctor() -> None:
     """Check that everything a run needs is here: config, Docker, image, model."""
     ok = True
-    out = Console()
+    out = Console(soft_wrap=True)
     try:
         settings = load_settings()
         out.print("[green]ok[/]   settings load")
     except DevteamError as exc:
         out.print(f"[red]fail[/] settings: {exc}")
         raise typer.Exit(1) from None
-    from devteam.checkpoint import describe_checkpointer, open_checkpointer
+    from devteam.checkpoint import verify_checkpointer
     from devteam.sandbox import open_sandbox
     from devteam.teams import load_team
 
@@ -353,8 +372,8 @@ def doctor() -> None:
         ok = False
         out.print(f"[red]fail[/] team: {exc}")
     try:
-        with open_checkpointer(settings):
-            out.print(f"[green]ok[/]   checkpoints in {describe_checkpointer(settings)}")
+        where = verify_checkpointer(settings)
+        out.print(f"[green]ok[/]   checkpoints in {where}")
     except DevteamError as exc:
         ok = False
         out.print(f"[red]fail[/] checkpoints: {exc}")

@@ -1,20 +1,23 @@
 """``devteam sandbox ...``: run one command sandboxed, build the image, prune leftovers, status.
 
 Exit codes of ``devteam sandbox exec``: the command's own, or 124 (timed out), 137 (killed:
-out of memory), 125 (the sandbox itself failed: no engine, no image, bad settings).
+out of memory), 125 (the sandbox itself failed: no engine, no image, bad settings), 143
+(stopped by SIGTERM or Ctrl-C; the container is removed first).
 """
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
-from devteam.config import SandboxSettings, load_settings
-from devteam.errors import DevteamError
+from devteam.config import SandboxSettings, describe_validation_error, load_settings
+from devteam.errors import ConfigError, DevteamError
 from devteam.sandbox.base import EXIT_OOM, EXIT_SANDBOX_ERROR, EXIT_TIMEOUT
 
 app = typer.Typer(
@@ -30,7 +33,19 @@ def _settings(**overrides: object) -> SandboxSettings:
     base = load_settings().sandbox
     data = base.model_dump()
     data.update({k: v for k, v in overrides.items() if v is not None})
-    return SandboxSettings(**data)
+    try:
+        return SandboxSettings(**data)
+    except ValidationError as exc:
+        flags = ", ".join(f"--{k}" for k, v in overrides.items() if v is not None)
+        raise ConfigError(describe_validation_error(exc, flags or "the sandbox settings")) from None
+
+
+#: The exit code of a ``sandbox exec`` stopped by SIGTERM or Ctrl-C (128 + SIGTERM).
+EXIT_INTERRUPTED = 143
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -61,12 +76,17 @@ def exec_cmd(
 
     if dir is not None and not dir.is_dir():
         raise _fail(ValueError(f"--dir {dir} is not a directory; pass an existing directory."))
+    # SIGTERM unwinds like Ctrl-C, so the sandbox's container is removed on the way out.
+    signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         settings = _settings(memory=memory, backend=backend)
         with open_sandbox(settings, workspace=dir) as sb:
             res = sb.exec(command, timeout_s=timeout)
     except (DevteamError, ValueError) as exc:
         raise _fail(exc) from None
+    except KeyboardInterrupt:
+        err.print("[yellow]devteam: interrupted; the sandbox was removed[/yellow]")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     sys.stdout.write(res.stdout)
     sys.stdout.flush()
     sys.stderr.write(res.stderr)

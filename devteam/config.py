@@ -7,21 +7,31 @@ by ``DEVTEAM_CONFIG``), defaults. Unknown keys are an error, so a typo never goe
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
+import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
 from devteam.errors import ConfigError
 
 EmbeddedModelName = Literal["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"]
+
+#: DEVTEAM_* variables that are not settings: the config file's path, the install script's.
+NON_SETTING_VARS = frozenset({"DEVTEAM_CONFIG", "DEVTEAM_VENV", "DEVTEAM_WHEEL_DIR"})
+#: Variables under this prefix are left to test suites.
+TEST_VAR_PREFIX = "DEVTEAM_TEST_"
+_SIZE = re.compile(r"^[1-9][0-9]*(\.[0-9]+)?([bkmg]b?)?$", re.IGNORECASE)
 
 
 class _Strict(BaseModel):
@@ -72,6 +82,13 @@ class SandboxSettings(_Strict):
         default=None, description="debootstrap mirror (None: its default)"
     )
     prune_on_start: bool = Field(default=True, description="remove containers left by dead owners")
+
+    @field_validator("memory", "tmpfs_size", "workspace_size")
+    @classmethod
+    def _size(cls, value: str) -> str:
+        if not _SIZE.match(value.strip()):
+            raise ValueError(f"{value!r} is not a size; write a number with k, m or g, e.g. 512m")
+        return value.strip()
 
 
 class Settings(BaseSettings):
@@ -160,18 +177,68 @@ def _default_cache_dir() -> Path:
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Build Settings, turning a validation error into one clear sentence."""
+    """Build Settings, turning every problem (a bad value, an unknown DEVTEAM_* variable, a
+    config file that is not TOML) into a ConfigError of one sentence."""
     cfg_file = os.environ.get("DEVTEAM_CONFIG")
     if cfg_file and not Path(cfg_file).is_file():
         raise ConfigError(
             f"DEVTEAM_CONFIG names {cfg_file!r}, which does not exist; fix the path or unset it."
         )
+    check_env_names(os.environ)
+    toml_path = Path(cfg_file or "devteam.toml")
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "settings"
         raise ConfigError(
-            f"Invalid setting {where!r}: {first['msg']} (check DEVTEAM_* variables and "
-            f"devteam.toml; {exc.error_count()} problem(s) in all)."
+            describe_validation_error(exc, "DEVTEAM_* variables and " + str(toml_path))
         ) from exc
+    except SettingsError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else "unreadable value"
+        raise ConfigError(
+            f"A DEVTEAM_* variable could not be read ({first}); a list or table value must be "
+            """JSON, e.g. DEVTEAM_SANDBOX__ENV='{"A": "b"}'."""
+        ) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"{toml_path} is not valid TOML ({exc}); fix it, or move it aside to use the defaults."
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{toml_path} is not a text file (byte {exc.start} is not UTF-8); it must be TOML."
+        ) from exc
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot read {toml_path} ({exc.strerror or exc}); check the file."
+        ) from exc
+
+
+def describe_validation_error(exc: ValidationError, where: str) -> str:
+    """One sentence for a pydantic error: the first field, what is wrong, where to fix it."""
+    first = exc.errors()[0]
+    field = ".".join(str(p) for p in first["loc"]) or "settings"
+    msg = str(first["msg"]).removeprefix("Value error, ")
+    more = f"; {exc.error_count()} problems in all" if exc.error_count() > 1 else ""
+    return f"Invalid setting {field!r}: {msg} (check {where}{more})."
+
+
+def setting_env_names() -> set[str]:
+    """Every DEVTEAM_* variable that names a setting (nested ones with ``__``)."""
+    names = {f"DEVTEAM_{name.upper()}" for name in Settings.model_fields}
+    for group, model in (("BUDGET", BudgetSettings), ("SANDBOX", SandboxSettings)):
+        names |= {f"DEVTEAM_{group}__{name.upper()}" for name in model.model_fields}
+    return names
+
+
+def check_env_names(environ: Any) -> None:
+    """A ConfigError naming the closest valid name for a DEVTEAM_* variable that is none."""
+    valid = setting_env_names()
+    for key in sorted(environ):
+        upper = key.upper()
+        if not upper.startswith("DEVTEAM_") or upper.startswith(TEST_VAR_PREFIX):
+            continue
+        if upper in valid or upper in NON_SETTING_VARS:
+            continue
+        names = {name.removeprefix("DEVTEAM_"): name for name in valid | NON_SETTING_VARS}
+        close = difflib.get_close_matches(upper.removeprefix("DEVTEAM_"), sorted(names), n=1)
+        hint = f"did you mean {names[close[0]]}?" if close else "unset it (the README lists them)."
+        raise ConfigError(f"Unknown environment variable {key}: no setting has that name; {hint}")

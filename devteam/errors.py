@@ -14,6 +14,10 @@ class ConfigError(DevteamError, ValueError):
     """The configuration (env DEVTEAM_*, devteam.toml, a team file) is invalid."""
 
 
+class CheckpointError(DevteamError, RuntimeError):
+    """The checkpoint store cannot be read (a damaged file, a run held by another runner)."""
+
+
 class ModelError(DevteamError, RuntimeError):
     """The model endpoint or the embedded model cannot be used."""
 

@@ -152,6 +152,22 @@ class JsonlSink:
             fh.write(line + "\n")
 
 
+def scan_audit_log(path: Path) -> tuple[list[Event], list[int]]:
+    """The events of an audit log and the numbers of the lines that are not events (a line
+    cut short by a crash, a damaged file): those are skipped, never fatal."""
+    events: list[Event] = []
+    broken: list[int] = []
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            try:
+                events.append(EVENT_ADAPTER.validate_python(json.loads(raw.decode("utf-8"))))
+            except (ValueError, TypeError):  # JSON, UTF-8 and validation errors alike
+                broken.append(number)
+    return events, broken
+
+
 def read_audit_log(path: Path) -> list[Event]:
     """Parse an audit log back into typed events (for `devteam show` and replay)."""
     events: list[Event] = []

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal, cast, get_args
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
@@ -28,7 +28,7 @@ from devteam.agents.graph import build_graph
 from devteam.agents.runner import PYTEST
 from devteam.checkpoint import describe_checkpointer, open_checkpointer
 from devteam.config import Settings, load_settings
-from devteam.errors import DevteamError
+from devteam.errors import ConfigError, DevteamError
 from devteam.events import (
     Event,
     EventBus,
@@ -41,12 +41,14 @@ from devteam.events import (
 )
 from devteam.llm.budget import Budget
 from devteam.llm.client import ChatClient, ChatModel
+from devteam.runlock import run_lock
 from devteam.sandbox import Sandbox, ensure_image, open_sandbox
 from devteam.teams import TeamConfig, load_team
 from devteam.workspace import Workspace
 
 Progress = Callable[[str], None]
 GateName = Literal["clarify", "approve_spec", "approve_delivery"]
+GATE_NAMES: tuple[str, ...] = get_args(GateName)
 
 
 class RunResult(BaseModel):
@@ -113,6 +115,30 @@ class RunRecord(BaseModel):
     test_command: list[str] | None = None
 
 
+#: The longest task a run takes, in characters (a long specification fits; a dump does not).
+MAX_TASK_CHARS = 100_000
+
+
+def check_task(task: str, *, where: str | None = None) -> None:
+    """A DevteamError of one sentence for a task a run cannot take: empty, not text, too long."""
+    name = f"The task in {where}" if where else "The task"
+    if not task.strip():
+        raise DevteamError("The task is empty; say what you want built.")
+    try:
+        task.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise DevteamError(
+            f"{name} holds bytes that are not UTF-8 text (at character "
+            f"{exc.start}); give it as UTF-8 (e.g. devteam run -f FILE with a UTF-8 file)."
+        ) from None
+    if len(task) > MAX_TASK_CHARS:
+        raise DevteamError(
+            f"{name} is {len(task):,} characters, over the limit of "
+            f"{MAX_TASK_CHARS:,}; shorten it to what the team must know (a summary, the "
+            "interfaces, examples)."
+        )
+
+
 def new_run_id(task: str) -> str:
     slug = "-".join(re.findall(r"[a-z0-9]+", task.lower())[:3])[:24] or "run"
     return f"{time.strftime('%Y%m%d-%H%M%S')}-{slug}-{uuid.uuid4().hex[:4]}"
@@ -140,6 +166,11 @@ class Team:
     ) -> None:
         self.settings = settings or load_settings()
         config = load_team(team if team is not None else self.settings.team)
+        unknown = [g for g in gates if g not in GATE_NAMES]
+        if unknown:
+            raise ConfigError(
+                f"Unknown gate {unknown[0]!r}; the gates are {', '.join(GATE_NAMES)}."
+            )
         self.config = config.with_gates(**dict.fromkeys(gates, True)) if gates else config
         self._model = model
         self._sandbox = sandbox
@@ -153,8 +184,7 @@ class Team:
         With ``repo``, the team works on that existing git repository, on a new branch
         ``devteam/<run_id>``, and runs the repository's own tests.
         """
-        if not task.strip():
-            raise DevteamError("The task is empty; say what you want built.")
+        check_task(task)
         run_id = run_id or new_run_id(task)
         if repo is not None:
             record = self._repo_record(task, run_id, repo)
@@ -184,7 +214,7 @@ class Team:
             raise DevteamError(
                 f"No run {run_id!r} under {self.settings.state_dir}; `devteam runs` lists them."
             )
-        record = RunRecord.model_validate_json(path.read_text())
+        record = _read_record(path)
         return self._execute(record, fresh=False, answer=answer)
 
     async def arun(
@@ -265,7 +295,13 @@ class Team:
         saved = run_dir / "team.json"
         if not saved.is_file():
             return self.config
-        stored = TeamConfig.model_validate_json(saved.read_text())
+        try:
+            stored = TeamConfig.model_validate_json(saved.read_bytes())
+        except ValueError as exc:
+            raise DevteamError(
+                f"{saved} is damaged ({_first_error(exc)}); it records the run's team: restore "
+                "it, or delete it to resume with the team configured now."
+            ) from None
         # Gates switched on for this Team still apply on resume.
         on = {k: True for k, v in self.config.gates.model_dump().items() if v}
         return stored.with_gates(**on) if on else stored
@@ -288,11 +324,20 @@ class Team:
 
         # durability="sync": each step's checkpoint is written before the next step starts,
         # so a SIGKILL at any moment loses at most the step that was running.
-        with ExitStack() as stack, open_checkpointer(self.settings) as saver:
+        with (
+            run_lock(run_dir, record.run_id),
+            ExitStack() as stack,
+            open_checkpointer(self.settings) as saver,
+        ):
             checkpoint = saver.get_tuple(config)
             prior: dict[str, Any] = (
                 dict(checkpoint.checkpoint["channel_values"]) if checkpoint else {}
             )
+            if not fresh and checkpoint is None:
+                raise DevteamError(
+                    f"Run {record.run_id} stopped before its first step was checkpointed, so "
+                    "there is nothing to resume; start it again with devteam run."
+                )
             if not fresh and prior.get("status") not in (None, "running"):
                 return result(prior, "")
             budget = Budget(
@@ -456,6 +501,25 @@ class _Unopened:
 
     def __getattr__(self, attr: str) -> Any:
         raise DevteamError("internal: the model or sandbox was used before it was opened")
+
+
+def _first_error(exc: ValueError) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        return f"{'.'.join(str(p) for p in first['loc']) or 'file'}: {first['msg']}"
+    return str(exc).splitlines()[0][:200]
+
+
+def _read_record(path: Path) -> RunRecord:
+    """A run's run.json, or one sentence saying it is damaged and what to do."""
+    try:
+        return RunRecord.model_validate_json(path.read_bytes())
+    except ValueError as exc:
+        raise DevteamError(
+            f"{path} is damaged ({_first_error(exc)}); it records the run's task and "
+            "workspace: restore it from a backup, or start the task again with devteam run."
+        ) from None
 
 
 def list_runs(settings: Settings) -> list[RunRecord]:

@@ -207,16 +207,28 @@ def restore(state: RunState, deps: Deps) -> dict[str, Any]:
 @node("deliver", "ceo", spends=False)
 def deliver(state: RunState, deps: Deps) -> dict[str, Any]:
     status = state.get("status", "running")
-    report = state.get("report")
+    report = state.get("report") or {}
     selection = state.get("selection")
+    passed = _tests_pass(state, deps)
+    update: dict[str, Any] = {}
+    if selection is not None:
+        # The evidence loop: the chosen candidate must pass every check that is not suspect;
+        # a project with no tests at all is not failed for that alone.
+        passed = bool(selection.get("clean")) and (not report or passed)
+    elif report.get("passed") and not passed:  # a change made after the last passing run
+        update["report"] = {**report, "passed": False, "output": "not tested after the last change"}
+    # The verdict is the tests': README, RunResult and exit code agree on it, even when a
+    # budget ran out after they passed (at review or acceptance).
     if status == "running":
-        status = "passed" if report and report["passed"] else "failed"
-        if selection is not None:  # the evidence loop: no tests at all is not a failure
-            clean = selection.get("clean") and (not report or report["passed"])
-            status = "passed" if clean else "failed"
-    reason = state.get("reason") or _reason(status, state, deps)
+        status = "passed" if passed else "failed"
+        reason = state.get("reason") or _reason(status, state, deps)
+    elif passed and status in ("budget_exhausted", "error"):
+        cut = state.get("reason", "")
+        status, reason = "passed", f"{_reason('passed', state, deps)}; then the run stopped: {cut}"
+    else:
+        reason = state.get("reason") or _reason(status, state, deps)
     if state.get("spec") and state.get("mode", "new") == "new":
-        _write_readme(state, deps, status, reason)
+        _write_readme(state, deps, passed, reason)
     sha = deps.workspace.commit(
         f"Deliver: {status}",
         role=deps.name_of("ceo"),
@@ -224,10 +236,19 @@ def deliver(state: RunState, deps: Deps) -> dict[str, Any]:
     )
     if sha:
         deps.events.emit(FilesWritten(role=deps.name_of("ceo"), paths=["README.md"], commit=sha))
-    return {"status": status, "reason": reason}
+    return {**update, "status": status, "reason": reason}
 
 
-def _write_readme(state: RunState, deps: Deps, status: str, reason: str) -> None:
+def _tests_pass(state: RunState, deps: Deps) -> bool:
+    """Whether the last test run passed on the code as it is now (no change since)."""
+    if not (state.get("report") or {}).get("passed"):
+        return False
+    commit = state.get("passing_commit")
+    changed = deps.workspace.changed_files(commit) if commit else []
+    return not [p for p in changed if p not in ("README.md", "PROVENANCE.json")]
+
+
+def _write_readme(state: RunState, deps: Deps, passed: bool, reason: str) -> None:
     if "README.md" in state.get("files", []):
         return
     spec = spec_of(state)
@@ -240,9 +261,9 @@ def _write_readme(state: RunState, deps: Deps, status: str, reason: str) -> None
         spec=spec.model_dump(),
         files=state.get("files", []),
         verdict=(
-            ("passed" if status == "passed" else "not passing") + f" ({reason})"
+            ("passed" if passed else "not passing") + f" ({reason})"
             if state.get("selection") is not None
-            else ("passed" if status == "passed" else f"not passing ({reason})")
+            else ("passed" if passed else f"not passing ({reason})")
         ),
         acceptance=[
             ("met" if c["met"] else "not met") + (f": {c['evidence']}" if c["evidence"] else "")

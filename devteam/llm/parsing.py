@@ -31,20 +31,28 @@ def extract_json(text: str) -> Any:
     """Parse the first JSON object in ``text``, ignoring fences and chatter around it."""
     stripped = text.strip()
     try:
-        return json.loads(stripped)
+        return _loads(stripped)
     except json.JSONDecodeError:
         pass
     for match in _FENCE.finditer(stripped):
         body = match.group(2).strip()
         if body.startswith("{"):
             try:
-                return json.loads(body)
+                return _loads(body)
             except json.JSONDecodeError:
                 continue
     start, end = stripped.find("{"), stripped.rfind("}")
     if start != -1 and end > start:
-        return json.loads(stripped[start : end + 1])
+        return _loads(stripped[start : end + 1])
     raise json.JSONDecodeError("no JSON object found in the reply", stripped, 0)
+
+
+def _loads(text: str) -> Any:
+    """``json.loads``, with nesting too deep for the decoder a JSONDecodeError too."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise json.JSONDecodeError("JSON nested too deeply", text[:80], 0) from None
 
 
 def parse_model(text: str, schema: type[BaseModel]) -> BaseModel:

@@ -71,14 +71,18 @@ def _default_threads() -> int:
 
 
 def _die_with_parent() -> None:
-    """In the child: ask Linux to SIGTERM it when devteam dies, even by SIGKILL."""
+    """In the child: ask Linux to SIGKILL it when devteam dies, however devteam dies.
+
+    SIGKILL, not SIGTERM: on SIGTERM the server shuts down gracefully, which means it first
+    finishes the generation in progress (tens of seconds) for a client that is gone.
+    """
     if sys.platform.startswith("linux"):
         import ctypes
         import signal
 
         pr_set_pdeathsig = 1
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
 
 
 class EmbeddedServer:

@@ -18,6 +18,14 @@ from pydantic import BaseModel, ConfigDict
 
 from devteam.errors import ConfigError
 
+#: The templates each role kind's prompt file must define (docs/TEAMS.md lists their variables).
+REQUIRED_TEMPLATES: dict[str, tuple[str, ...]] = {
+    "ceo": ("spec", "accept", "readme"),
+    "tester": ("write", "triage"),
+    "coder": ("write", "fix", "revise"),
+    "reviewer": ("review",),
+}
+
 _ENV = jinja2.Environment(
     undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
 )
@@ -70,17 +78,44 @@ def _parse(name: str, text: str, origin: str) -> Role:
         data = yaml.safe_load(text)
         return Role(name=name, template_hash=hashlib.sha256(text.encode()).hexdigest()[:16], **data)
     except (yaml.YAMLError, TypeError, ValueError) as exc:
-        raise ConfigError(f"Prompt file {origin} is not a valid role definition: {exc}") from exc
+        detail = " ".join(str(exc).split())[:300]
+        raise ConfigError(f"Prompt file {origin} is not a valid role definition: {detail}") from exc
+
+
+def check_role(role: Role, kind: str, origin: str) -> None:
+    """A ConfigError unless ``role`` has every template ``kind`` needs and all of its
+    templates (and the system prompt) are valid Jinja: found at load, before any model call."""
+    missing = [t for t in REQUIRED_TEMPLATES.get(kind, ()) if t not in role.templates]
+    if missing:
+        raise ConfigError(
+            f"Prompt file {origin} lacks the template(s) {', '.join(missing)} that a {kind} "
+            "needs; copy them from the built-in prompt file of that kind."
+        )
+    for key, source in [("system", role.system), *role.templates.items()]:
+        try:
+            _ENV.parse(source)
+        except jinja2.TemplateSyntaxError as exc:
+            raise ConfigError(
+                f"Prompt file {origin}: template {key!r} is not valid Jinja ({exc.message}, "
+                f"line {exc.lineno}); fix it."
+            ) from exc
+
+
+def _read(path: Path, what: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{what} {path} is not a text file (byte {exc.start} is not UTF-8); it must be YAML."
+        ) from exc
+    except OSError as exc:
+        raise ConfigError(f"Cannot read {what.lower()} {path}: {exc.strerror or exc}.") from exc
 
 
 @lru_cache(maxsize=64)
 def load_role_file(name: str, path: Path) -> Role:
     """A role from a prompt file a team config names."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"Cannot read prompt file {path} for role {name!r}: {exc}.") from exc
-    return _parse(name, text, str(path))
+    return _parse(name, _read(path, "Prompt file"), str(path))
 
 
 @lru_cache(maxsize=64)
@@ -89,7 +124,7 @@ def load_role(name: str, prompts_dir: Path | None = None) -> Role:
     if prompts_dir is not None:
         custom = prompts_dir / f"{name}.yaml"
         if custom.is_file():
-            return _parse(name, custom.read_text(encoding="utf-8"), str(custom))
+            return _parse(name, _read(custom, "Prompt file"), str(custom))
     builtin = resources.files("devteam.roles").joinpath("prompts", f"{name}.yaml")
     if not builtin.is_file():
         raise ConfigError(f"No prompt file for role {name!r}; create {name}.yaml in prompts_dir.")

@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from devteam.errors import ConfigError
+from devteam.roles import check_role, load_role, load_role_file
 
 RoleKind = Literal["ceo", "coder", "tester", "reviewer"]
 BUILTIN_TEAMS = ("default", "classic", "solo")
@@ -139,14 +140,25 @@ def load_team(spec: str | Path | TeamConfig | None = None) -> TeamConfig:
             f"Team {text_spec!r} is neither a built-in team ({', '.join(BUILTIN_TEAMS)}) nor a "
             "team file; give a name or the path of a .yaml/.toml file."
         )
-    return _parse(path.read_text(encoding="utf-8"), str(path), path.resolve(), path.suffix)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"Team file {path} is not a text file (byte {exc.start} is not UTF-8); it must be "
+            "YAML or TOML."
+        ) from exc
+    except OSError as exc:
+        raise ConfigError(f"Cannot read team file {path}: {exc.strerror or exc}.") from exc
+    return _parse(text, str(path), path.resolve(), path.suffix)
 
 
 def _parse(text: str, origin: str, source: Path | None, suffix: str) -> TeamConfig:
     try:
         data = tomllib.loads(text) if suffix == ".toml" else yaml.safe_load(text)
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"Team file {origin} is not valid {suffix[1:].upper()}: {exc}") from exc
+        kind = "TOML" if suffix == ".toml" else "YAML"
+        detail = " ".join(str(exc).split())[:300]
+        raise ConfigError(f"Team file {origin} is not valid {kind}: {detail}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"Team file {origin} must hold a mapping with a 'roles' table.")
     try:
@@ -164,4 +176,20 @@ def _parse(text: str, origin: str, source: Path | None, suffix: str) -> TeamConf
             )
         # absolute, so a saved copy of the config (resume) finds the same file
         roles[name] = role.model_copy(update={"prompt": path.resolve() if path else None})
-    return team.model_copy(update={"roles": roles})
+    team = team.model_copy(update={"roles": roles})
+    check_prompts(team)
+    return team
+
+
+def check_prompts(team: TeamConfig) -> None:
+    """Every role's prompt file parses, is valid Jinja and has the templates its kind needs.
+
+    Run when a team loads (and by ``devteam doctor``), so a broken prompt is found before
+    any model call is paid for. A team without a CEO still uses the built-in one for its README.
+    """
+    for name, role in team.roles.items():
+        path = team.prompt_path(name)
+        if path is not None:
+            check_role(load_role_file(name, path), role.kind, str(path))
+        else:
+            check_role(load_role(role.kind), role.kind, f"devteam/roles/prompts/{role.kind}.yaml")

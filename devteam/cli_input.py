@@ -1,0 +1,92 @@
+"""What the ``devteam`` command does with what a user typed: the task (argument, ``-f FILE``
+or stdin), budget flags, and the one sentence an error becomes (with a resume hint only where
+a checkpoint exists to resume from)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from devteam.config import Settings
+from devteam.errors import DevteamError
+
+console = Console(stderr=True, highlight=False)
+
+
+def fail(exc: DevteamError, run_id: str | None = None, settings: Settings | None = None) -> None:
+    """One sentence, and the resume hint only where a checkpoint exists to resume from."""
+    console.print("[bold red]error:[/] ", end="")
+    console.print(str(exc), soft_wrap=True, markup=False, highlight=False)
+    if run_id and settings is not None and resumable(settings, run_id):
+        console.print(
+            f"The run is checkpointed; continue it with: devteam resume {run_id}", soft_wrap=True
+        )
+    raise typer.Exit(1)
+
+
+def resumable(settings: Settings, run_id: str) -> bool:
+    from devteam.checkpoint import has_checkpoint
+
+    return has_checkpoint(settings, run_id)
+
+
+def set_budget(settings: Settings, flag: str, field: str, value: int) -> None:
+    from pydantic import ValidationError
+
+    try:
+        setattr(settings.budget, field, value)
+    except ValidationError as exc:
+        msg = str(exc.errors()[0]["msg"]).lower()
+        fail(DevteamError(f"{flag} {value} is not allowed: {msg}."))
+
+
+def task_text(task: str | None, file: Path | None) -> str:
+    """The task from the argument, ``-`` (stdin) or ``--file``, checked: UTF-8, not too long."""
+    from devteam.team import check_task
+
+    if file is not None and task is not None:
+        fail(DevteamError("Give the task either as an argument or with --file, not both."))
+    if file is None and task is None:
+        fail(DevteamError('No task given; say what to build: devteam run "..." (or -f FILE).'))
+    try:
+        if file is not None:
+            data, where = file.read_bytes(), str(file)
+        elif task == "-":
+            data, where = sys.stdin.buffer.read(), "stdin"
+        else:
+            data, where = None, "the argument"
+    except OSError as exc:
+        fail(DevteamError(f"Cannot read the task file {file} ({exc.strerror or exc})."))
+        raise  # unreachable
+    if data is not None:
+        try:
+            task = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            fail(
+                DevteamError(
+                    f"The task in {where} is not UTF-8 text (byte {exc.start} is not); "
+                    "save it as UTF-8."
+                )
+            )
+    assert task is not None
+    try:
+        check_task(task, where=where)
+    except DevteamError as exc:
+        fail(exc)
+    return task
+
+
+def crash_log(settings: Settings, run_id: str) -> Path:
+    import traceback
+
+    path = settings.run_dir(run_id) / "crash.log"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(traceback.format_exc())
+    except OSError:
+        path = Path("(not written)")
+    return path
