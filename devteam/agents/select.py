@@ -9,7 +9,8 @@ probe inputs, which of the tester's tests pass. Choice, in order of trust:
 3. no crash (NameError and kin) on the shared inputs;
 4. dual agreement (CodeT): the number of independent candidates that return the same on
    every shared input, times one plus the tester's tests passed. A tester's test that no
-   candidate passes is suspect and loses its vote;
+   candidate passes is suspect and loses its vote, and so does one that most candidates
+   fail where the request's own examples anchor the choice;
 5. candidate 0 (the one-call answer) keeps its place unless a challenger is strictly better.
 
 A repair or revision only counts when it passes everything its parent passed and more.
@@ -104,16 +105,30 @@ def _independent(c: Candidate) -> bool:
     return c.origin in ("draft", "sample")
 
 
-def suspect_tests(evidence: dict[int, Evidence], candidates: list[Candidate]) -> set[str]:
-    """Tests that no working candidate passes, once there are two or more to ask."""
+def suspect_tests(
+    evidence: dict[int, Evidence], candidates: list[Candidate], *, anchored: bool = False
+) -> set[str]:
+    """The tester's tests that lose their vote, once two or more candidates were run:
+    those no working candidate passes, and, where the request's own examples anchor the
+    choice (``anchored``), those that most working independent candidates fail."""
+    independent = [
+        evidence[c.id]
+        for c in candidates
+        if _independent(c) and c.id in evidence and evidence[c.id].smoke_ok
+    ]
     working = [evidence[c.id] for c in candidates if c.id in evidence and evidence[c.id].smoke_ok]
-    if sum(1 for c in candidates if _independent(c) and c.id in evidence) < 2 or not working:
+    if len(independent) < 2 or not working:
         return set()
     seen: set[str] = set()
     for ev in working:
         seen |= set(ev.tests_failed) | ev.tests_passed
-    passed_by_any: set[str] = set().union(*(ev.tests_passed for ev in working))
-    return seen - passed_by_any
+    suspect = seen - set().union(*(ev.tests_passed for ev in working))
+    if anchored and len(independent) >= 3:
+        for test in seen - suspect:
+            passing = sum(1 for ev in independent if test in ev.tests_passed)
+            if passing * 2 < len(independent):
+                suspect.add(test)
+    return suspect
 
 
 def tests_broken(evidence: dict[int, Evidence], tester_files: list[str]) -> str:
@@ -169,7 +184,7 @@ def choose(
 ) -> Selection:
     """The best candidate by execution evidence (see the module's docstring)."""
     known = [c for c in candidates if c.id in evidence]
-    suspect = suspect_tests(evidence, known)
+    suspect = suspect_tests(evidence, known, anchored=has_examples)
     by_id = {c.id: c for c in known}
     rejected: list[int] = []
     for c in known:

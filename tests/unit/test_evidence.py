@@ -233,3 +233,24 @@ def test_examples_are_taken_from_the_request_as_written(
 
     request = "def f(x, y=0):\n    pass\n" + text
     assert [(e.call, e.expected) for e in extract_examples(request)] == expected
+
+
+def test_a_test_most_candidates_fail_loses_its_vote_only_where_examples_anchor() -> None:
+    from devteam.agents.select import Candidate, Evidence, suspect_tests
+
+    def ev(*passed: str, failed: tuple[str, ...] = ()) -> Evidence:
+        return Evidence(
+            imports={"solution": None},
+            tests={"passed": list(passed), "failed": dict.fromkeys(failed, "x")},
+        )
+
+    cands = [Candidate(id=i, origin="draft" if i == 0 else "sample", files={}) for i in range(4)]
+    evidence = {
+        0: ev("t::a", failed=("t::edge",)),
+        1: ev("t::a", failed=("t::edge",)),
+        2: ev("t::a", failed=("t::edge",)),
+        3: ev("t::a", "t::edge"),
+    }
+    assert suspect_tests(evidence, cands, anchored=True) == {"t::edge"}
+    assert suspect_tests(evidence, cands, anchored=False) == set()
+    assert suspect_tests({0: evidence[0]}, cands[:1], anchored=True) == set()  # one: no vote
