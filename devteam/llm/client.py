@@ -282,7 +282,7 @@ class ChatClient:
                 kind="wall",
             )
         return ModelUnavailableError(
-            f"The model server at {self.base_url} did not answer within {self.timeout_s:.0f} s "
+            f"The model server at {self.base_url} did not answer within {self.timeout_s:g} s "
             "(it took the request, so it is up but slow or stuck); check it, or raise "
             "DEVTEAM_REQUEST_TIMEOUT_S."
         )
