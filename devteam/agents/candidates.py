@@ -21,6 +21,7 @@ from devteam.agents.common import (
     modules_of,
     node,
     spec_of,
+    trailers,
     write_and_commit,
 )
 from devteam.agents.examples import (
@@ -259,6 +260,11 @@ def check(state: RunState, deps: Deps) -> dict[str, Any]:
         )
         for path in tester_tests:
             deps.workspace.remove(path)
+        deps.workspace.commit(
+            "Leave out the tester's tests: they do not run",
+            role=deps.name_of("tester"),
+            trailers=trailers(state, deps),
+        )
         test_files = [p for p in state.get("test_files", []) if p not in tester_tests]
         update.update(tester_tests={}, test_files=test_files)
         state = {**state, "tester_tests": {}, "test_files": test_files}

@@ -6,7 +6,8 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
-from devteam.agents.common import Deps, node, spec_of, strip_dot, trailers
+from devteam.agents.common import Deps, node, spec_of, trailers
+from devteam.agents.replies import strip_dot
 from devteam.agents.state import Acceptance, RunState, SelectionState, Spec, TestReport
 from devteam.errors import ModelOutputError
 from devteam.events import FilesWritten, Note

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from devteam.agents.common import Deps, NodeFn, is_test_path, node, spec_of
+from devteam.agents.common import Deps, NodeFn, node, spec_of
+from devteam.agents.replies import is_test_path
 from devteam.agents.state import Review, RunState
 from devteam.errors import ModelOutputError
 from devteam.events import Note

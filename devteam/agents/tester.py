@@ -13,13 +13,13 @@ from typing import Any
 from devteam.agents.common import (
     Deps,
     files_from_reply,
-    is_test_path,
     merged,
     modules_of,
     node,
     spec_of,
     write_and_commit,
 )
+from devteam.agents.replies import is_test_path
 from devteam.agents.state import RETRY_TEMPERATURE, RunState, TestReport
 from devteam.events import Note
 
