@@ -25,7 +25,8 @@ from devteam.sandbox.base import ExecResult, Sandbox
 
 
 class TimedModel:
-    """A ChatModel that adds up the seconds spent in ``complete`` and counts the calls."""
+    """A ChatModel that adds up the seconds spent in ``complete`` (overlapping calls once)
+    and counts the calls."""
 
     def __init__(self, inner: ChatModel) -> None:
         self.inner = inner
@@ -33,6 +34,8 @@ class TimedModel:
         self.seconds = 0.0
         self.calls = 0
         self._lock = threading.Lock()
+        self._in_flight = 0
+        self._busy_since = 0.0
 
     def bind(self, budget: Budget, events: EventBus) -> None:
         self.inner.bind(budget, events)
@@ -48,7 +51,10 @@ class TimedModel:
         stop: list[str] | None = None,
         seed: int | None = None,
     ) -> ChatReply:
-        t0 = time.monotonic()
+        with self._lock:
+            self._in_flight += 1
+            if self._in_flight == 1:
+                self._busy_since = time.monotonic()
         try:
             return self.inner.complete(
                 messages,
@@ -60,9 +66,13 @@ class TimedModel:
                 **({"seed": seed} if seed is not None else {}),
             )
         finally:
-            with self._lock:  # sampled candidates are asked for from several threads
-                self.seconds += time.monotonic() - t0
+            # Calls in flight together (sampled candidates) count once: ``seconds`` is the
+            # wall time during which at least one call was waiting on the model.
+            with self._lock:
                 self.calls += 1
+                self._in_flight -= 1
+                if self._in_flight == 0:
+                    self.seconds += time.monotonic() - self._busy_since
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
