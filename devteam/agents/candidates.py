@@ -151,6 +151,10 @@ def sample(state: RunState, deps: Deps) -> dict[str, Any]:
     round_ = state.get("sample_rounds", 0) + 1
     base_seed = (deps.settings.seed or 0) + 1000 * round_
     next_id = max((c.id for c in known), default=-1) + 1
+    # The request's own examples pass and only the tester disagrees: a majority of three
+    # settles that; full rounds are for evidence that is missing or trusted and against.
+    anchored = bool((state.get("selection") or {}).get("anchored"))
+    count = min(loop.samples, loop.samples_anchored) if anchored else loop.samples
 
     def ask(i: int) -> str:
         return deps.ask(
@@ -162,8 +166,8 @@ def sample(state: RunState, deps: Deps) -> dict[str, Any]:
             files=spec.files,
         ).text
 
-    with ThreadPoolExecutor(max_workers=min(loop.parallel, loop.samples) or 1) as pool:
-        texts = list(pool.map(ask, range(loop.samples)))
+    with ThreadPoolExecutor(max_workers=min(loop.parallel, count) or 1) as pool:
+        texts = list(pool.map(ask, range(count)))
     new = [
         Candidate(
             id=next_id + i,

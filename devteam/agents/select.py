@@ -99,6 +99,9 @@ class Selection(BaseModel):
     crashed: bool = False
     tests_broken: str = ""
     rejected: list[int] = Field(default_factory=list)
+    anchored: bool = Field(
+        False, description="the choice passes every example the request states (one or more)"
+    )
 
 
 def _independent(c: Candidate) -> bool:
@@ -251,5 +254,6 @@ def choose(
         hard_evidence=hard_evidence(ev, suspect),
         crashed=bool(ev.crashes) or not ev.smoke_ok or any("error" in e for e in ev.examples),
         tests_broken=tests_broken(evidence, tester_files or []),
+        anchored=has_examples and all_examples and ev.smoke_ok and not ev.crashes,
         rejected=rejected,
     )

@@ -115,6 +115,7 @@ class SelectionState(TypedDict, total=False):
     crashed: bool
     tests_broken: str
     rejected: list[int]
+    anchored: bool
 
 
 class InputState(TypedDict, total=False):

@@ -61,6 +61,13 @@ class Loop(_Strict):
 
     kind: Literal["evidence", "repair"] = "repair"
     samples: int = Field(4, ge=0, le=16, description="candidates drawn per resample round")
+    samples_anchored: int = Field(
+        2,
+        ge=0,
+        le=16,
+        description="candidates drawn when the request's examples pass and only the "
+        "tester's tests disagree (enough for a majority of three)",
+    )
     sample_rounds: int = Field(2, ge=0, le=5, description="resample rounds at most")
     sample_temperature: float = Field(0.8, ge=0, le=2)
     parallel: int = Field(4, ge=1, le=16, description="sampling requests in flight at once")

@@ -141,10 +141,11 @@ def test_a_repair_that_passes_no_more_is_not_kept(tmp_path: Path) -> None:
 
 
 def test_a_test_no_candidate_passes_is_suspect_and_marked(tmp_path: Path) -> None:
-    coder = [RIGHT, RIGHT, RIGHT, RIGHT, RIGHT]
+    coder = [RIGHT, RIGHT, RIGHT]
     result, model = run(tmp_path, TASK, {"coder": coder, "tester": [WRONG_TEST]}, parallel=1)
     assert result.status == "passed" and result.verdict == "verified", result.reason
-    assert roles(model) == ["coder", "tester", *["coder"] * 4]  # sampled once, no repair
+    # the request's examples pass and only the tester disagrees: two samples, no repair
+    assert roles(model) == ["coder", "tester", "coder", "coder"]
     tests = (result.workspace / "tests/test_solution.py").read_text()
     assert "@pytest.mark.skip" in tests.split("def test_hand_computed")[0].splitlines()[-1]
     assert "test_commutes" in tests
