@@ -305,6 +305,11 @@ def evidence_reason(status: str, sel: SelectionState, state: RunState) -> str:
             )
         return "unverified: the tests pass, but no example or second candidate confirms it"
     problems = sel.get("hard_evidence") or []
+    if sel.get("disagree") and not problems:
+        return (
+            f"unverified: the request states no example, and no other of {pool} independent "
+            f"candidates returns what the chosen one returns ({where})"
+        )
     report = state.get("report") or {}
     failing = ", ".join(report.get("failing_tests", [])[:3]) or "see the test output"
     first = problems[0].splitlines()[0] if problems else f"the delivered tests fail ({failing})"

@@ -186,6 +186,8 @@ class Router:
                 "no example in the request to verify against: "
                 "sample more candidates and compare them",
             )
+        if sel.get("disagree") and can_sample:
+            return self.decide("check", "sample", "the candidates disagree: sample more")
         hard = bool(sel.get("hard_evidence"))
         if hard and sel.get("crashed") and repairs == 0 and rounds == 0 and loop.repairs:
             return self.decide("check", "repair", "candidate 0 crashes: one targeted repair")

@@ -102,6 +102,9 @@ class Selection(BaseModel):
     anchored: bool = Field(
         False, description="the choice passes every example the request states (one or more)"
     )
+    disagree: bool = Field(
+        False, description="no example, and no other independent candidate agrees with the choice"
+    )
 
 
 def _independent(c: Candidate) -> bool:
@@ -243,6 +246,10 @@ def choose(
         verdict = f"consensus {agree}/{pool}"
     else:
         verdict = "unverified"
+    # Without examples, candidates that were run and answer differently are evidence
+    # against: the choice is not clean while no other independent candidate agrees with it.
+    disagree = not has_examples and pool >= 2 and agree < 2 and bool(signatures.get(best.id))
+    clean = clean and not disagree
     return Selection(
         chosen=by_id[best.id].id,
         clean=clean,
@@ -255,5 +262,6 @@ def choose(
         crashed=bool(ev.crashes) or not ev.smoke_ok or any("error" in e for e in ev.examples),
         tests_broken=tests_broken(evidence, tester_files or []),
         anchored=has_examples and all_examples and ev.smoke_ok and not ev.crashes,
+        disagree=disagree,
         rejected=rejected,
     )

@@ -116,6 +116,7 @@ class SelectionState(TypedDict, total=False):
     tests_broken: str
     rejected: list[int]
     anchored: bool
+    disagree: bool
 
 
 class InputState(TypedDict, total=False):

@@ -255,3 +255,11 @@ def test_a_test_most_candidates_fail_loses_its_vote_only_where_examples_anchor()
     assert suspect_tests(evidence, cands, anchored=True) == {"t::edge"}
     assert suspect_tests(evidence, cands, anchored=False) == set()
     assert suspect_tests({0: evidence[0]}, cands[:1], anchored=True) == set()  # one: no vote
+
+
+def test_candidates_that_all_disagree_are_not_a_success(tmp_path: Path) -> None:
+    coder = [code(f"return a + b + {k}") for k in range(9)]
+    result, model = run(tmp_path, NO_EXAMPLES, {"coder": coder, "tester": [TESTS]}, parallel=1)
+    assert roles(model) == ["coder", "tester", *["coder"] * 8]  # two full rounds, no repair
+    assert result.status == "failed" and result.verdict == "unverified"
+    assert "no other of 9 independent candidates" in result.reason
