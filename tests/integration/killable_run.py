@@ -1,4 +1,4 @@
-"""A run to be killed: the default team, scripted; one step never returns.
+"""A run to be killed: the classic team, scripted; one step never returns.
 
 python -m tests.integration.killable_run WORKSPACE_ROOT STATE_DIR RUN_ID [fix|tests|sandbox]
 
@@ -54,4 +54,4 @@ if __name__ == "__main__":
     where = sys.argv[4] if len(sys.argv) > 4 else "fix"
     settings = Settings(workspace_root=Path(ws_root), state_dir=Path(state_dir))
     settings.sandbox.timeout_s = 3600
-    Team(settings, model=ScriptedModel(responder(where))).run(TASK, run_id=run_id)
+    Team(settings, team="classic", model=ScriptedModel(responder(where))).run(TASK, run_id=run_id)

@@ -100,7 +100,7 @@ def test_resuming_a_finished_run_does_nothing_and_reports_it(
         workspace_root=tmp_path / "ws", state_dir=tmp_path / "st", sandbox=docker_sandbox_settings
     )
     model = ScriptedModel(by_role(default_team_script()))
-    first = Team(settings, model=model).run(TASK, run_id="f1")
+    first = Team(settings, team="classic", model=model).run(TASK, run_id="f1")
     again = Team(settings, model=ScriptedModel([])).resume("f1")
     assert again.status == first.status == "passed"
     assert again.files == first.files

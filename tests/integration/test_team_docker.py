@@ -66,7 +66,8 @@ def test_real_failure_is_fed_back_fixed_and_verified(
     tmp_path: Path, docker_sandbox_settings: SandboxSettings
 ) -> None:
     model = ScriptedModel(by_role(default_team_script()))
-    result = Team(_settings(tmp_path, docker_sandbox_settings), model=model).run(TASK)
+    settings = _settings(tmp_path, docker_sandbox_settings)
+    result = Team(settings, team="classic", model=model).run(TASK)
 
     assert result.status == "passed" and result.fix_attempts == 1
     assert [r for r, _ in model.calls] == [
@@ -120,3 +121,24 @@ def test_code_that_hangs_is_reported_as_a_timeout_and_the_loop_goes_on(
     result = Team(_settings(tmp_path, sandbox), team="solo", model=model).run(TASK)
     assert result.status == "passed" and result.fix_attempts == 1
     assert "time limit" in model.calls[1][1][-1]["content"]
+
+
+def test_the_evidence_loop_in_the_real_sandbox_repairs_a_crash_from_its_trace(
+    tmp_path: Path, docker_sandbox_settings: SandboxSettings
+) -> None:
+    """The default team: candidate 0 raises NameError on the request's own example, the
+    repair gets the trace, and the delivered code is verified by the example."""
+    task = "Write calc.py with `add(a, b)` returning a + b; for example add(2, 3) == 5."
+    crash = "FILE: calc.py\n```python\ndef add(a, b):\n    return total + a + b\n```\n"
+    right = "FILE: calc.py\n```python\ndef add(a, b):\n    return a + b\n```\n"
+    tests = (
+        "FILE: tests/test_calc.py\n```python\nfrom calc import add\n\n\n"
+        "def test_commutes():\n    assert add(4, 7) == add(7, 4)\n```\n"
+    )
+    model = ScriptedModel(by_role({"coder": [crash, right], "tester": [tests]}))
+    result = Team(_settings(tmp_path, docker_sandbox_settings), model=model).run(task)
+    assert result.status == "passed" and result.verdict == "verified", result.reason
+    assert [r for r, _ in model.calls] == ["coder", "tester", "coder"]
+    assert "NameError" in str(model.calls[2][1][-1]["content"])
+    assert (result.workspace / "calc.py").read_text().strip().endswith("return a + b")
+    assert "add(2, 3)" in (result.workspace / "tests/test_examples.py").read_text()
