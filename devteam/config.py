@@ -238,6 +238,8 @@ def check_env_names(environ: Any) -> None:
             continue
         if upper in valid or upper in NON_SETTING_VARS:
             continue
+        if upper.startswith("DEVTEAM_BOT__"):
+            continue  # the [bot] table: the bot checks its own keys (devteam/github/settings.py)
         names = {name.removeprefix("DEVTEAM_"): name for name in valid | NON_SETTING_VARS}
         close = difflib.get_close_matches(upper.removeprefix("DEVTEAM_"), sorted(names), n=1)
         hint = f"did you mean {names[close[0]]}?" if close else "unset it (the README lists them)."

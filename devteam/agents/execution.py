@@ -60,6 +60,8 @@ def run_candidates(
         f"{CHECK_DIR}/plan.json": json.dumps(plan),
     }
     for c in todo:
+        # the marker makes the folder exist even for a candidate with no file at all
+        staged[f"{CHECK_DIR}/c{c.id}/.candidate"] = str(c.id)
         for path, content in {**c.files, **tests}.items():
             staged[f"{CHECK_DIR}/c{c.id}/{path}"] = content
     sandbox.put_files(staged)

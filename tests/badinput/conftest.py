@@ -100,6 +100,9 @@ def devteam(tmp_path: Path) -> Runner:
         mark = f"DEVTEAM_TEST_MARK={uuid.uuid4().hex}"
         clean = {k: v for k, v in os.environ.items() if not k.upper().startswith("DEVTEAM_")}
         clean.update({"DEVTEAM_TEST_MARK": mark.split("=")[1], "COLUMNS": "200"})
+        # The fake model server answers in the shapes of the classic team's phases (spec,
+        # tests, code, triage); what is under test here is the CLI's handling of the server.
+        clean["DEVTEAM_TEAM"] = "classic"
         clean.update(env or {})
         started = time.monotonic()
         proc = subprocess.Popen(
