@@ -135,7 +135,7 @@ def test_one_run_one_runner_and_a_dead_runner_keeps_no_lock(
 
     with fake_openai("hang") as (url, state):
         env = {k: v for k, v in os.environ.items() if not k.upper().startswith("DEVTEAM_")}
-        env.update(DEVTEAM_BASE_URL=url, DEVTEAM_BUDGET__MAX_WALL_S="120")
+        env.update(DEVTEAM_BASE_URL=url, DEVTEAM_BUDGET__MAX_WALL_S="120", DEVTEAM_TEAM="classic")
         first = subprocess.Popen(
             [sys.executable, "-m", "devteam.cli", "run", "build an adder"],
             cwd=tmp_path,
