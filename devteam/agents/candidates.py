@@ -33,11 +33,13 @@ from devteam.agents.examples import (
     target_names,
 )
 from devteam.agents.execution import check_plan, mark_suspect, run_candidates
+from devteam.agents.hygiene import strip_echoed_example
 from devteam.agents.replies import is_test_path
 from devteam.agents.runner import PYTEST, to_report
 from devteam.agents.select import Candidate, Evidence, Selection, choose
 from devteam.agents.state import RETRY_TEMPERATURE, RunState
 from devteam.events import CandidatesChecked, Note, SandboxRun
+from devteam.llm.parsing import extract_files
 
 
 # -- candidate 0 ---------------------------------------------------------------------------
@@ -85,7 +87,7 @@ def _sources(text: str, state: RunState, deps: Deps) -> dict[str, str]:
             return False
         return path in spec.files or (pure.name == "__init__.py" and str(pure.parent) in packages)
 
-    return files_from_reply(
+    files = files_from_reply(
         text,
         deps,
         sources=spec.files,
@@ -93,6 +95,19 @@ def _sources(text: str, state: RunState, deps: Deps) -> dict[str, str]:
         allowed=allowed,
         modules=modules_of(spec),
     )
+    example = "\n".join(
+        block.content for block in extract_files(deps.prompt(deps.name_of("coder")).system)
+    )
+    keep = target_names(state["task"])
+    for path, content in list(files.items()):
+        files[path], removed = strip_echoed_example(content, example, keep)
+        if removed:
+            deps.events.emit(
+                Note(
+                    text=f"Removed {', '.join(removed)} from {path}: the prompt's example, copied."
+                )
+            )
+    return files
 
 
 # -- the tester's property tests -----------------------------------------------------------

@@ -22,6 +22,10 @@ _ARROW = re.compile(
 )
 _DEF = re.compile(r"^\s*(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(", re.MULTILINE)
 _TICK_CALL = re.compile(r"`([A-Za-z_]\w*)\(")
+#: A call written in prose with its parameter names: "with top_words(text, n) returning".
+_PROSE_CALL = re.compile(
+    r"(?<![\w.`])([A-Za-z_]\w*)\(((?:\s*[A-Za-z_]\w*\s*,)*\s*[A-Za-z_]\w*\s*)\)"
+)
 _MAX_EXAMPLES = 20
 #: Where the request's examples become pytest tests in the produced project.
 EXAMPLES_FILE = "tests/test_examples.py"
@@ -38,7 +42,11 @@ class Example(BaseModel):
 
 def target_names(text: str) -> list[str]:
     """Functions the request defines (``def f(``) or names in code (```f(...)```)."""
-    names = [*_DEF.findall(text), *_TICK_CALL.findall(text)]
+    names = [
+        *_DEF.findall(text),
+        *_TICK_CALL.findall(text),
+        *(m[0] for m in _PROSE_CALL.findall(text)),
+    ]
     return [n for n in dict.fromkeys(names) if not n.startswith("test_") and n not in _BUILTINS]
 
 
@@ -54,6 +62,9 @@ def signatures(text: str) -> dict[str, list[str]]:
         if isinstance(fn, ast.FunctionDef) and fn.name not in out:
             args = fn.args
             out[fn.name] = [a.arg for a in [*args.posonlyargs, *args.args]]
+    for name, params in _PROSE_CALL.findall(text):
+        if name not in out and name not in _BUILTINS:
+            out[name] = [p.strip() for p in params.split(",")]
     return out
 
 

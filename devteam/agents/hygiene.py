@@ -43,3 +43,31 @@ def _after_future_and_docstring(tree: ast.Module) -> int:
         else:
             break
     return line
+
+
+def strip_echoed_example(content: str, example: str, keep: list[str]) -> tuple[str, list[str]]:
+    """``content`` without the top-level functions it copied word for word from ``example``
+    (the reply-format example in the prompt), unless the request names them in ``keep``.
+
+    Small models often paste the prompt's example (``def double(x)``) into every file.
+    """
+    try:
+        tree, shown = ast.parse(content), ast.parse(example)
+    except SyntaxError:
+        return content, []
+    echoes = {ast.dump(n) for n in shown.body if isinstance(n, ast.FunctionDef)}
+    lines = content.splitlines()
+    removed: list[str] = []
+    for node in reversed(tree.body):
+        if (
+            isinstance(node, ast.FunctionDef)
+            and node.name not in keep
+            and ast.dump(node) in echoes
+            and node.end_lineno is not None
+        ):
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            del lines[first - 1 : node.end_lineno]
+            removed.append(node.name)
+    if not removed:
+        return content, []
+    return "\n".join(lines).strip("\n") + "\n", removed

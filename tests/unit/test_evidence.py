@@ -263,3 +263,21 @@ def test_candidates_that_all_disagree_are_not_a_success(tmp_path: Path) -> None:
     assert roles(model) == ["coder", "tester", *["coder"] * 8]  # two full rounds, no repair
     assert result.status == "failed" and result.verdict == "unverified"
     assert "no other of 9 independent candidates" in result.reason
+
+
+def test_a_copy_of_the_prompts_example_is_removed_and_prose_calls_are_targets(
+    tmp_path: Path,
+) -> None:
+    from devteam.agents.examples import signatures, target_names
+
+    task = "Write solution.py with add(a, b) returning a + b"
+    assert target_names(task) == ["add"] and signatures(task) == {"add": ["a", "b"]}
+    echo = (
+        "FILE: solution.py\n```python\ndef double(x):\n    return 2 * x\n\n\n"
+        "def add(a, b):\n    return a + b\n```\n"
+    )
+    result, _ = run(
+        tmp_path, task, {"coder": [echo, RIGHT, RIGHT, RIGHT, RIGHT], "tester": [TESTS]}
+    )
+    delivered = (result.workspace / "solution.py").read_text()
+    assert "def double" not in delivered and "def add" in delivered
