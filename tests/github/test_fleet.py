@@ -58,7 +58,7 @@ def test_two_workers_one_killed_mid_job_the_other_finishes_it_once(
         ]
         try:
             for proc, log in zip(workers, logs, strict=True):
-                wait_for(log, "WORKER-UP", proc, 60)
+                wait_for(log, "WORKER-UP", proc, 180)  # a loaded machine starts slowly
             receiver = Bot(Settings(**settings), BotSettings(**bot_conf))
             receiver.enqueue(
                 Trigger(repo=REPO, issue=5, kind="label", sender="maint", delivery="f1")
