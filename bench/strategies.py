@@ -27,9 +27,10 @@ from bench.prompts import load_prompts
 from bench.tasks import Task
 from bench.timing import TimedModel, TimedSandbox
 from devteam.agents.replies import assign_paths, clip_output, is_test_path, safe_path
+from devteam.agents.runner import sandbox_event
 from devteam.config import Settings
 from devteam.errors import BudgetExceededError
-from devteam.events import EventBus, FilesWritten, RunFinished, RunStarted, SandboxRun
+from devteam.events import EventBus, FilesWritten, RunFinished, RunStarted
 from devteam.llm.budget import Budget
 from devteam.llm.parsing import extract_files
 from devteam.roles import load_role
@@ -174,17 +175,7 @@ class Reflect:
                         )
                     if result.timed_out:
                         output += "\nThe test run was killed: it ran past the time limit."
-                    ctx.events.emit(
-                        SandboxRun(
-                            command=result.command,
-                            exit_code=result.exit_code,
-                            timed_out=result.timed_out,
-                            oom_killed=result.oom_killed,
-                            duration_s=result.duration_s,
-                            failing_tests=result.failing_tests,
-                            output_tail=output[-1000:],
-                        )
-                    )
+                    ctx.events.emit(sandbox_event(result, output))
                     if result.ok:
                         out.status = "passed"
                         out.reason = f"its own tests pass after {round_} fix round(s)"

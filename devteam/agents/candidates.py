@@ -35,10 +35,10 @@ from devteam.agents.examples import (
 from devteam.agents.execution import check_plan, mark_suspect, run_candidates
 from devteam.agents.hygiene import strip_echoed_example
 from devteam.agents.replies import is_test_path
-from devteam.agents.runner import PYTEST, to_report
+from devteam.agents.runner import test_workspace
 from devteam.agents.select import Candidate, Evidence, Selection, choose
 from devteam.agents.state import RETRY_TEMPERATURE, RunState
-from devteam.events import CandidatesChecked, Note, SandboxRun
+from devteam.events import CandidatesChecked, Note
 from devteam.llm.parsing import extract_files
 
 
@@ -398,22 +398,7 @@ def _install(chosen: Candidate, sel: Selection, state: RunState, deps: Deps) -> 
     update: dict[str, Any] = {"files": merged(state.get("files", []), files)}
     if not state.get("tester_tests") and EXAMPLES_FILE not in state.get("test_files", []):
         return {**update, "report": {}}  # no tests at all: nothing to run, nothing passed
-    deps.sandbox.sync_dir(deps.workspace.root)
-    result = deps.sandbox.exec(
-        state.get("test_command") or PYTEST, timeout_s=deps.settings.sandbox.timeout_s
-    )
-    report = to_report(result)
-    deps.events.emit(
-        SandboxRun(
-            command=result.command,
-            exit_code=result.exit_code,
-            timed_out=result.timed_out,
-            oom_killed=result.oom_killed,
-            duration_s=result.duration_s,
-            failing_tests=result.failing_tests,
-            output_tail=report.output[-1000:],
-        )
-    )
+    report = test_workspace(state, deps)
     update["report"] = report.model_dump()
     if report.passed and sel.clean:
         head = deps.workspace.head()

@@ -13,9 +13,9 @@ from importlib import resources
 from typing import Any
 
 from devteam.agents.examples import EXAMPLES_FILE, Example
+from devteam.agents.runner import sandbox_event
 from devteam.agents.select import CRASH_ERRORS, Candidate, Evidence
 from devteam.errors import SandboxError
-from devteam.events import SandboxRun
 from devteam.sandbox.base import Sandbox
 
 CHECK_DIR = "_devteam_check"
@@ -74,16 +74,8 @@ def run_candidates(
             timeout_s=timeout_s,
         )
         if emit is not None:
-            emit(
-                SandboxRun(
-                    command=result.command,
-                    exit_code=result.exit_code,
-                    timed_out=result.timed_out,
-                    oom_killed=result.oom_killed,
-                    duration_s=result.duration_s,
-                    output_tail=f"candidate {c.id}: " + (result.stdout + result.stderr)[-900:],
-                )
-            )
+            tail = (result.stdout + result.stderr)[-900:]
+            emit(sandbox_event(result, f"candidate {c.id}: {tail}"))
         try:
             raw = json.loads(sandbox.get_file(f"{folder}/result.json"))
             out[c.id] = Evidence.model_validate(raw)

@@ -18,23 +18,7 @@ PYTEST = ["python3", "-m", "pytest", "-q", "-rfE", "--tb=short", "-p", "no:cache
 
 @node("test", "sandbox")
 def run_tests(state: RunState, deps: Deps) -> dict[str, Any]:
-    deps.sandbox.sync_dir(deps.workspace.root)
-    command = command_for_tests(
-        deps.workspace.root, state.get("test_command") or PYTEST, state.get("test_files", [])
-    )
-    result = deps.sandbox.exec(command, timeout_s=deps.settings.sandbox.timeout_s)
-    report = to_report(result)
-    deps.events.emit(
-        SandboxRun(
-            command=result.command,
-            exit_code=result.exit_code,
-            timed_out=result.timed_out,
-            oom_killed=result.oom_killed,
-            duration_s=result.duration_s,
-            failing_tests=result.failing_tests,
-            output_tail=report.output[-1000:],
-        )
-    )
+    report = test_workspace(state, deps)
     previous = state.get("report", {}).get("signature")
     same = state.get("same_failure", 0) + 1 if previous == report.signature else 0
     update: dict[str, Any] = {
@@ -46,6 +30,31 @@ def run_tests(state: RunState, deps: Deps) -> dict[str, Any]:
         if head:
             update.update(passing_commit=head, passing_report=report.model_dump())
     return update
+
+
+def test_workspace(state: RunState, deps: Deps) -> TestReport:
+    """Run the project's tests on the workspace as it is, in the sandbox, and report it."""
+    deps.sandbox.sync_dir(deps.workspace.root)
+    command = command_for_tests(
+        deps.workspace.root, state.get("test_command") or PYTEST, state.get("test_files", [])
+    )
+    result = deps.sandbox.exec(command, timeout_s=deps.settings.sandbox.timeout_s)
+    report = to_report(result)
+    deps.events.emit(sandbox_event(result, report.output))
+    return report
+
+
+def sandbox_event(result: ExecResult, output: str) -> SandboxRun:
+    """The audit event of one sandbox command; ``output`` is what the roles were shown."""
+    return SandboxRun(
+        command=result.command,
+        exit_code=result.exit_code,
+        timed_out=result.timed_out,
+        oom_killed=result.oom_killed,
+        duration_s=result.duration_s,
+        failing_tests=result.failing_tests,
+        output_tail=output[-1000:],
+    )
 
 
 def to_report(result: ExecResult) -> TestReport:

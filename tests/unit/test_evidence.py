@@ -192,28 +192,6 @@ def test_sampling_can_be_switched_off(tmp_path: Path) -> None:
     assert result.status == "failed" and "returns -1" in result.reason
 
 
-def test_the_graph_draws_the_evidence_loop(tmp_path: Path) -> None:
-    from devteam.agents.common import Deps
-    from devteam.agents.graph import build_graph
-    from devteam.events import EventBus
-    from devteam.llm.budget import Budget
-    from devteam.teams import load_team
-    from devteam.workspace import Workspace
-
-    settings = Settings(workspace_root=tmp_path / "ws", state_dir=tmp_path / "state")
-    deps = Deps(
-        model=ScriptedModel([]),
-        sandbox=None,  # type: ignore[arg-type]
-        workspace=Workspace.create(tmp_path / "w"),
-        events=EventBus(),
-        budget=Budget(settings.budget),
-        settings=settings,
-        team=load_team("default"),
-    )
-    nodes = set(build_graph(deps).get_graph().nodes)
-    assert {"draft", "write_properties", "check", "sample", "repair"} <= nodes
-
-
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
