@@ -29,6 +29,7 @@ from devteam.agents.examples import (
     Example,
     examples_test_file,
     extract_examples,
+    files_named,
     signatures,
     target_names,
 )
@@ -254,9 +255,7 @@ def revise(state: RunState, deps: Deps) -> dict[str, Any]:
 
 def multi_file(task: str) -> bool:
     """Whether a request names two or more source files (then planning and review pay)."""
-    import re
-
-    named = {m for m in re.findall(r"\b([A-Za-z_][\w/]*\.py)\b", task) if "test" not in m}
+    named = {m for m in files_named(task) if "test" not in m}
     return len(named) >= 2
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import PurePosixPath
 from typing import Any
 
 from devteam.agents.common import Deps, node, spec_of, trailers
+from devteam.agents.examples import files_named
 from devteam.agents.replies import strip_dot
 from devteam.agents.state import Acceptance, RunState, SelectionState, Spec, TestReport
 from devteam.errors import ModelOutputError
@@ -121,7 +121,7 @@ def spec_from_request(task: str) -> Spec:
 
 def normalise_spec(spec: Spec, task: str, *, repo: bool = False) -> Spec:
     """Keep source files plain relative .py paths; take file names the request itself gives."""
-    named = re.findall(r"\b([A-Za-z_][\w/]*\.py)\b", task)
+    named = files_named(task)
     files = [strip_dot(f.strip()) for f in [*named, *spec.files]]
     files = [
         f for f in files if f.endswith(".py") and not PurePosixPath(f).name.startswith("test_")

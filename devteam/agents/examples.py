@@ -40,6 +40,11 @@ class Example(BaseModel):
     line: int = 0
 
 
+def files_named(text: str) -> list[str]:
+    """The Python file names a request names, in order (``wordfreq.py``, ``pkg/a.py``)."""
+    return re.findall(r"\b([A-Za-z_][\w/]*\.py)\b", text)
+
+
 def target_names(text: str) -> list[str]:
     """Functions the request defines (``def f(``) or names in code (```f(...)```)."""
     names = [
