@@ -49,6 +49,14 @@ class ModelCall(_Event):
     error: str | None = None
 
 
+class ModelDelta(_Event):
+    """A piece of a reply while the model is still writing it (for live views; not logged)."""
+
+    kind: Literal["model_delta"] = "model_delta"
+    role: str
+    text: str
+
+
 class SandboxRun(_Event):
     kind: Literal["sandbox_run"] = "sandbox_run"
     command: list[str]
@@ -105,6 +113,7 @@ Event = Annotated[
     RunStarted
     | PhaseStarted
     | ModelCall
+    | ModelDelta
     | SandboxRun
     | FilesWritten
     | Decision
@@ -147,6 +156,8 @@ class JsonlSink:
         self._lock = threading.Lock()
 
     def __call__(self, event: _Event) -> None:
+        if isinstance(event, ModelDelta):  # the whole reply is logged with its ModelCall
+            return
         line = event.model_dump_json()
         with self._lock, self.path.open("a", encoding="utf-8") as fh:
             fh.write(line + "\n")
