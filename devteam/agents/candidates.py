@@ -324,7 +324,11 @@ def _evidence(
     if todo:
         evidence.update(_run_candidates(todo, plan, tests, deps))
     selection = choose(
-        candidates, evidence, has_examples=bool(examples), tester_files=sorted(tester_tests)
+        candidates,
+        evidence,
+        has_examples=bool(examples),
+        tester_files=sorted(tester_tests),
+        anchor_pool=1 if deps.crew.loop.samples_anchored == 0 else 3,
     )
     return evidence, key, selection
 

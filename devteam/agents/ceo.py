@@ -305,6 +305,12 @@ def evidence_reason(status: str, sel: SelectionState, state: RunState) -> str:
             )
         return "unverified: the tests pass, but no example or second candidate confirms it"
     problems = sel.get("hard_evidence") or []
+    if sel.get("unconfirmed") and not problems:
+        return (
+            "unverified: nothing that ran confirms the code: the request states no example, "
+            f"no other of {pool} independent candidates answers the same, and no test of the "
+            f"tester's passes on any of them ({where})"
+        )
     if sel.get("disagree") and not problems:
         return (
             f"unverified: the request states no example, and no other of {pool} independent "

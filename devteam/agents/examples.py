@@ -92,6 +92,7 @@ def extract_examples(text: str, names: list[str] | None = None) -> list[Example]
             continue
         found.extend(_inline(line, names, i + 1))
         found.extend(_by_parameters(line, params, i + 1))
+        found.extend(_input_output(lines, i, params))
     unique: dict[tuple[str, str], Example] = {}
     for ex in found:
         unique.setdefault((ex.call, ex.expected), ex)
@@ -112,23 +113,60 @@ def _by_parameters(line: str, params: dict[str, list[str]], number: int) -> list
     if not start or len(params) != 1:
         return []
     (name, wanted), rest = next(iter(params.items())), line[start.end() :]
-    values: dict[str, str] = {}
-    while (assign := _ASSIGN.match(rest)) and assign.group(1) in wanted:
-        value, used = _leading_span(rest[assign.end() :])
-        if value is None:
-            return []
-        values[assign.group(1)] = value
-        rest = rest[assign.end() + used :].lstrip(" ,;")
-        if rest.lower().startswith("and "):
-            rest = rest[4:]
+    values, rest = _assignments(rest, wanted)
     results = list(_RESULT.finditer(rest))
-    if set(values) != set(wanted) or not results:
+    if values is None or set(values) != set(wanted) or not results:
         return []
     expected = _leading_literal(rest[results[-1].end() :])
     if expected is None:
         return []
     call = f"{name}({', '.join(values[p] for p in wanted)})"
     return [Example(call=call, expected=expected, line=number)]
+
+
+def _assignments(text: str, wanted: list[str]) -> tuple[dict[str, str] | None, str]:
+    """``x = 3, y = [1, 2] and z = 'a'`` at the start of ``text``: the literal given to each
+    parameter in ``wanted``, and the text after them (``None`` when a value is no literal)."""
+    values: dict[str, str] = {}
+    while (assign := _ASSIGN.match(text)) and assign.group(1) in wanted:
+        value, used = _leading_span(text[assign.end() :])
+        if value is None:
+            return None, text
+        values[assign.group(1)] = value
+        text = text[assign.end() + used :].lstrip(" ,;")
+        if text.lower().startswith("and "):
+            text = text[4:]
+    return values, text
+
+
+_INPUT = re.compile(r"^\s*(?:[-*]\s*)?input\s*:\s*", re.IGNORECASE)
+_OUTPUT = re.compile(r"^\s*(?:[-*]\s*)?output\s*:\s*", re.IGNORECASE)
+
+
+def _input_output(lines: list[str], i: int, params: dict[str, list[str]]) -> list[Example]:
+    """An ``Input: a = [1, 2], k = 3`` line (or ``Input: [1, 2]`` for a function of one
+    parameter) and the ``Output: [2]`` line after it, for the request's one function."""
+    start = _INPUT.match(lines[i])
+    if not start or len(params) != 1:
+        return []
+    (name, wanted), given = next(iter(params.items())), lines[i][start.end() :]
+    values, rest = _assignments(given, wanted)
+    if values is None:
+        return []
+    if not values and len(wanted) == 1:
+        value, used = _leading_span(given)
+        values, rest = ({wanted[0]: value}, given[used:]) if value is not None else ({}, given)
+    if set(values) != set(wanted) or rest.strip(" ,;."):
+        return []
+    following = [line for line in lines[i + 1 : i + 4] if line.strip()][:1]
+    output = _OUTPUT.match(following[0]) if following else None
+    if output is None:
+        return []
+    expected = _literal(following[0][output.end() :])
+    if expected is None:
+        return []
+    call = f"{name}({', '.join(values[p] for p in wanted)})"
+    return [Example(call=call, expected=expected, line=i + 1)]
 
 
 def _doctest(source: str, rest: list[str], names: list[str], line: int) -> Example | None:
@@ -193,18 +231,43 @@ def _literal_call(source: str, names: list[str]) -> str | None:
         tree = ast.parse(source, mode="eval").body
     except SyntaxError:
         return None
-    if not (isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name)):
-        return None
-    if tree.func.id not in names:
-        return None
-    try:
-        for arg in [*tree.args, *(k.value for k in tree.keywords)]:
-            ast.literal_eval(arg)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return None
-    if any(k.arg is None for k in tree.keywords):
+    if not _target_call(tree, names, wrapped=True):
         return None
     return ast.unparse(tree)
+
+
+def _target_call(node: ast.expr, names: list[str], *, wrapped: bool = False) -> bool:
+    """``node`` is a call of a target with literal arguments or, when ``wrapped``, such a
+    call inside builtins that only shape its result (``round(f(x), 2)``, ``sorted(f(x))``)."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+        return False
+    if any(k.arg is None for k in node.keywords):
+        return False
+    args = [*node.args, *(k.value for k in node.keywords)]
+    if node.func.id in names:
+        try:
+            for arg in args:
+                ast.literal_eval(arg)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            return False
+        return True
+    if not wrapped or node.func.id not in _SHAPERS:
+        return False
+    inner = [a for a in args if _target_call(a, names, wrapped=True)]
+    try:
+        for arg in args:
+            if arg not in inner:
+                ast.literal_eval(arg)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+    return bool(inner)
+
+
+#: Builtins a request may wrap around a call to state its result (``round(f(x), 2)``).
+_SHAPERS = frozenset(
+    {"round", "abs", "len", "sorted", "list", "tuple", "set", "frozenset", "str", "int"}
+    | {"float", "bool", "sum", "min", "max", "repr"}
+)
 
 
 _JSON_WORDS = {"true": "True", "false": "False", "null": "None", "none": "None"}

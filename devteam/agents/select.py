@@ -22,6 +22,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from devteam.agents.examples import EXAMPLES_FILE
+
 #: Exceptions that are a bug in the code whatever the input. Not AttributeError, TypeError,
 #: RecursionError or a timeout: the tester's inputs may be of the wrong type or huge, and a
 #: crash on them says nothing about the code (the request's own examples are checked apart).
@@ -105,6 +107,11 @@ class Selection(BaseModel):
     disagree: bool = Field(
         False, description="no example, and no other independent candidate agrees with the choice"
     )
+    unconfirmed: bool = Field(
+        False,
+        description="nothing that ran confirms the choice: no example, no agreeing candidate, "
+        "no test that kept its vote",
+    )
 
 
 def _independent(c: Candidate) -> bool:
@@ -112,24 +119,38 @@ def _independent(c: Candidate) -> bool:
 
 
 def suspect_tests(
-    evidence: dict[int, Evidence], candidates: list[Candidate], *, anchored: bool = False
+    evidence: dict[int, Evidence],
+    candidates: list[Candidate],
+    *,
+    anchored: bool = False,
+    anchor_pool: int = 3,
 ) -> set[str]:
-    """The tester's tests that lose their vote, once two or more candidates were run:
-    those no working candidate passes, and, where the request's own examples anchor the
-    choice (``anchored``), those that most working independent candidates fail."""
+    """The tester's tests that lose their vote: once two or more candidates were run, those
+    no working candidate passes; and, where the request's own examples anchor the choice
+    (``anchored``) and at least ``anchor_pool`` independent candidates were run, those that
+    most of them fail. With ``anchor_pool`` 1, a lone candidate that passes every example
+    outranks the tester's tests on its own (the team file's ``samples_anchored: 0``)."""
     independent = [
         evidence[c.id]
         for c in candidates
         if _independent(c) and c.id in evidence and evidence[c.id].smoke_ok
     ]
     working = [evidence[c.id] for c in candidates if c.id in evidence and evidence[c.id].smoke_ok]
-    if len(independent) < 2 or not working:
+    if not working:
+        return set()
+    if len(independent) == 1 and anchored and anchor_pool <= 1:
+        ev = independent[0]
+        passes_examples = bool(ev.examples) and all(e.get("ok") for e in ev.examples)
+        if not passes_examples or ev.crashes:
+            return set()
+        return {t for t in ev.tests_failed if not t.startswith(EXAMPLES_FILE)}
+    if len(independent) < 2:
         return set()
     seen: set[str] = set()
     for ev in working:
         seen |= set(ev.tests_failed) | ev.tests_passed
     suspect = seen - set().union(*(ev.tests_passed for ev in working))
-    if anchored and len(independent) >= 3:
+    if anchored and len(independent) >= max(anchor_pool, 3):
         for test in seen - suspect:
             passing = sum(1 for ev in independent if test in ev.tests_passed)
             if passing * 2 < len(independent):
@@ -187,10 +208,11 @@ def choose(
     evidence: dict[int, Evidence],
     has_examples: bool,
     tester_files: list[str] | None = None,
+    anchor_pool: int = 3,
 ) -> Selection:
     """The best candidate by execution evidence (see the module's docstring)."""
     known = [c for c in candidates if c.id in evidence]
-    suspect = suspect_tests(evidence, known, anchored=has_examples)
+    suspect = suspect_tests(evidence, known, anchored=has_examples, anchor_pool=anchor_pool)
     by_id = {c.id: c for c in known}
     rejected: list[int] = []
     for c in known:
@@ -240,6 +262,10 @@ def choose(
     clean = ev.smoke_ok and all_examples and not ev.crashes and not failing
     agree = agreement(best) if signatures.get(best.id) else 1
     pool = len(independents)
+    # Passing is claimed only on something that ran and confirms the choice: the request's
+    # examples, a second independent candidate that answers the same, or a test that kept
+    # its vote. Tests that all lost their vote confirm nothing.
+    confirmed = (has_examples and all_examples) or agree >= 2 or bool(ev.tests_passed - suspect)
     if has_examples and clean:
         verdict = "verified"
     elif pool >= 2 and agree >= 2 and ev.smoke_ok and not ev.crashes and all_examples:
@@ -249,7 +275,7 @@ def choose(
     # Without examples, candidates that were run and answer differently are evidence
     # against: the choice is not clean while no other independent candidate agrees with it.
     disagree = not has_examples and pool >= 2 and agree < 2 and bool(signatures.get(best.id))
-    clean = clean and not disagree
+    clean = clean and not disagree and confirmed
     return Selection(
         chosen=by_id[best.id].id,
         clean=clean,
@@ -263,5 +289,6 @@ def choose(
         tests_broken=tests_broken(evidence, tester_files or []),
         anchored=has_examples and all_examples and ev.smoke_ok and not ev.crashes,
         disagree=disagree,
+        unconfirmed=not confirmed,
         rejected=rejected,
     )

@@ -117,6 +117,7 @@ class SelectionState(TypedDict, total=False):
     rejected: list[int]
     anchored: bool
     disagree: bool
+    unconfirmed: bool
 
 
 class InputState(TypedDict, total=False):

@@ -140,11 +140,35 @@ def test_a_repair_that_passes_no_more_is_not_kept(tmp_path: Path) -> None:
     assert roles(model).count("coder") <= 1 + 8 + 2
 
 
+def test_the_requests_examples_outrank_the_tester_without_sampling(tmp_path: Path) -> None:
+    result, model = run(tmp_path, TASK, {"coder": [RIGHT], "tester": [WRONG_TEST]})
+    assert result.status == "passed" and result.verdict == "verified", result.reason
+    # the default team spends nothing more when only the tester disagrees with a candidate
+    # that passes every example: the hand-computed test loses its vote
+    assert roles(model) == ["coder", "tester"]
+    tests = (result.workspace / "tests/test_solution.py").read_text()
+    assert "@pytest.mark.skip" in tests.split("def test_hand_computed")[0].splitlines()[-1]
+    assert "@pytest.mark.skip" not in tests.split("def test_commutes")[0].splitlines()[-1]
+
+
+def test_a_lone_candidate_that_fails_an_example_keeps_the_testers_vote() -> None:
+    from devteam.agents.select import Candidate, Evidence, choose
+
+    ev = Evidence(
+        imports={"solution": None},
+        examples=[{"call": "add(2, 3)", "expected": "5", "ok": False, "got": "-1"}],
+        tests={"passed": ["t::a"], "failed": {"t::b": "x"}},
+    )
+    sel = choose([Candidate(id=0, origin="draft", files={})], {0: ev}, True, anchor_pool=1)
+    assert sel.suspect_tests == [] and not sel.clean
+
+
 def test_a_test_no_candidate_passes_is_suspect_and_marked(tmp_path: Path) -> None:
     coder = [RIGHT, RIGHT, RIGHT]
-    result, model = run(tmp_path, TASK, {"coder": coder, "tester": [WRONG_TEST]}, parallel=1)
+    script = {"coder": coder, "tester": [WRONG_TEST]}
+    result, model = run(tmp_path, TASK, script, parallel=1, samples_anchored=2)
     assert result.status == "passed" and result.verdict == "verified", result.reason
-    # the request's examples pass and only the tester disagrees: two samples, no repair
+    # with samples_anchored 2, the tester's disagreement is settled by two samples, no repair
     assert roles(model) == ["coder", "tester", "coder", "coder"]
     tests = (result.workspace / "tests/test_solution.py").read_text()
     assert "@pytest.mark.skip" in tests.split("def test_hand_computed")[0].splitlines()[-1]
@@ -201,6 +225,13 @@ def test_sampling_can_be_switched_off(tmp_path: Path) -> None:
         ("f(3) => false", [("f(3)", "False")]),
         ("`f(2)` returns `(1, 2)`.", [("f(2)", "(1, 2)")]),
         ("For x = 3, y = [1] the output should be 5.", [("f(3, [1])", "5")]),
+        (">>> round(f(1.5), 2)  # a comment\n0.5\n", [("round(f(1.5), 2)", "0.5")]),
+        (">>> print(f(1))\n2\n", []),  # print shows, it does not shape a result
+        (">>> round(g(1), 2)\n2\n", []),  # a shaper needs a target call inside
+        ("Input: x = [4, 2], y = 3\n\n  Output: [2, 4]\n", [("f([4, 2], 3)", "[2, 4]")]),
+        ("Input: y = 3, x = 'a'\nOutput: 'aaa'\n", [("f('a', 3)", "'aaa'")]),
+        ("Input: x = [4, 2]\nOutput: [2, 4]\n", []),  # y is not given: not a whole call
+        ("Input: [4, 2]\nOutput: [2, 4]\n", []),  # positional only for one parameter
         ("f(a) => True", []),  # not a literal argument: ambiguous, left out
         ("g(1) == 2", []),  # not a function the request names
     ],
@@ -212,6 +243,15 @@ def test_examples_are_taken_from_the_request_as_written(
 
     request = "def f(x, y=0):\n    pass\n" + text
     assert [(e.call, e.expected) for e in extract_examples(request)] == expected
+
+
+def test_an_input_output_block_for_a_function_of_one_parameter() -> None:
+    from devteam.agents.examples import extract_examples
+
+    request = "def pluck(arr):\n    Example 1:\n        Input: [4,2,3]\n        Output: [2, 1]\n"
+    assert [(e.call, e.expected) for e in extract_examples(request)] == [
+        ("pluck([4, 2, 3])", "[2, 1]")
+    ]
 
 
 def test_a_test_most_candidates_fail_loses_its_vote_only_where_examples_anchor() -> None:
@@ -233,6 +273,22 @@ def test_a_test_most_candidates_fail_loses_its_vote_only_where_examples_anchor()
     assert suspect_tests(evidence, cands, anchored=True) == {"t::edge"}
     assert suspect_tests(evidence, cands, anchored=False) == set()
     assert suspect_tests({0: evidence[0]}, cands[:1], anchored=True) == set()  # one: no vote
+
+
+def test_nothing_that_ran_confirming_the_choice_is_not_a_success() -> None:
+    from devteam.agents.select import Candidate, Evidence, choose
+
+    def ev(**probes: str) -> Evidence:
+        # no example; every test of the tester fails on every candidate (so all lose their
+        # vote); the candidates share no input to compare them on
+        return Evidence(imports={"solution": None}, tests={"failed": {"t::a": "x"}}, probes=probes)
+
+    cands = [Candidate(id=i, origin="draft" if i == 0 else "sample", files={}) for i in range(3)]
+    sel = choose(cands, {0: ev(), 1: ev(), 2: ev()}, has_examples=False)
+    assert sel.suspect_tests == ["t::a"]
+    assert sel.unconfirmed and not sel.clean and sel.verdict == "unverified"
+    agreeing = choose(cands, {0: ev(x="1"), 1: ev(x="1"), 2: ev(x="2")}, has_examples=False)
+    assert agreeing.clean and not agreeing.unconfirmed and agreeing.verdict == "consensus 2/3"
 
 
 def test_candidates_that_all_disagree_are_not_a_success(tmp_path: Path) -> None:
