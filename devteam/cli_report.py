@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from devteam.cli_input import fail
-from devteam.config import Settings, load_settings, setting_sources
+from devteam.config import Settings, config_file, load_settings, setting_sources
 from devteam.errors import DevteamError
 from devteam.exit_codes import ExitCode
 
@@ -94,7 +94,9 @@ def doctor(
         out.print(f"[red]fail[/] settings: {exc}", markup=True)
         out.print("     fix: devteam config show  # then correct the value it names")
         raise typer.Exit(ExitCode.BAD_INPUT) from None
-    out.print("[green]ok[/]   settings load")
+    file = config_file()
+    where = f"from {file} and" if file.is_file() else "from defaults and"
+    out.print(f"[green]ok[/]   settings: {where} DEVTEAM_* variables", markup=True)
     results = run_checks(settings, rehash=rehash)
     colours = {"ok": "green", "fail": "red", "note": "yellow"}
     for res in results:
