@@ -109,7 +109,8 @@ def scatter(
     )
     if not points:
         body.append(text(width / 2, height / 2, "no data", text_anchor="middle"))
-    for p in points:
+    taken: list[tuple[float, float, float]] = []  # label boxes: left, right, baseline
+    for p in sorted(points, key=lambda p: -p.y):
         x, y = at(p.x, p.y)
         body.append(
             el(
@@ -122,9 +123,17 @@ def scatter(
                 class_="point",
             )
         )
-        anchor = "end" if x > width - right - 120 else "start"
-        dx = -9 if anchor == "end" else 9
-        body.append(text(x + dx, y - 8, p.label, text_anchor=anchor, class_="plabel"))
+        anchor = "end" if x > width * 0.6 else "start"
+        span = 6.5 * len(p.label)
+        left_edge = x - 9 - span if anchor == "end" else x + 9
+        ly = y - 8
+        while any(a < left_edge + span and left_edge < b and abs(ly - c) < 14 for a, b, c in taken):
+            ly += 14  # below the label already there
+        taken.append((left_edge, left_edge + span, ly))
+        if ly != y - 8:  # moved clear of another label: a leader line back to the point
+            tip = left_edge + span if anchor == "end" else left_edge
+            body.append(el("line", x1=x, y1=y, x2=tip, y2=ly - 4, stroke="#8a929b"))
+        body.append(text(left_edge, ly, p.label, class_="plabel"))
     style = el(
         "style",
         esc("text{font:12px sans-serif;fill:#333}.head{font-weight:bold;font-size:14px}"),
