@@ -65,11 +65,18 @@ _BUILT_IN = ("default", "classic", "solo")
 
 def check_checkpoints(settings: Settings) -> CheckResult:
     """The checkpoint store opens and (SQLite) passes its quick check."""
-    from devteam.checkpoint import verify_checkpointer
+    from devteam.checkpoint import checkpointer_kind, verify_checkpointer
 
     try:
         return ok("checkpoints", f"in {verify_checkpointer(settings)}")
     except DevteamError as exc:
+        try:
+            kind = checkpointer_kind(settings.checkpointer)
+        except DevteamError:
+            kind = "unknown"
+        if kind != "sqlite":
+            fix = "export DEVTEAM_CHECKPOINTER=sqlite  # or start that PostgreSQL server"
+            return fail("checkpoints", str(exc), fix)
         db = settings.checkpoint_db
         return fail("checkpoints", str(exc), f"mv {db} {db}.damaged")
 

@@ -134,8 +134,9 @@ def draw(placed: Placed, taken: dict[tuple[str, str], int], visited: set[str]) -
             viewBox="0 0 10 10",
             refX=10,
             refY=5,
-            markerWidth=7,
-            markerHeight=7,
+            markerWidth=9,
+            markerHeight=9,
+            markerUnits="userSpaceOnUse",
             orient="auto-start-reverse",
         ),
         el(
@@ -145,8 +146,9 @@ def draw(placed: Placed, taken: dict[tuple[str, str], int], visited: set[str]) -
             viewBox="0 0 10 10",
             refX=10,
             refY=5,
-            markerWidth=7,
-            markerHeight=7,
+            markerWidth=9,
+            markerHeight=9,
+            markerUnits="userSpaceOnUse",
             orient="auto-start-reverse",
         ),
         "</defs>",
@@ -218,9 +220,15 @@ def _edge_path(placed: Placed, s: str, t: str) -> str:
             f"M{x1:.1f},{top:.1f} C{bow:.1f},{top + 40:.1f} {bow:.1f},{bottom - 40:.1f} "
             f"{x2:.1f},{bottom:.1f}"
         )
-    # a loop back up (or sideways): out of the right side, around, into the right side
-    bend = max(x1, x2) + NODE_W / 2 + 24 + abs(y1 - y2) * 0.08
-    return (
-        f"M{x1 + NODE_W / 2:.1f},{y1:.1f} C{bend:.1f},{y1:.1f} {bend:.1f},{y2:.1f} "
-        f"{x2 + NODE_W / 2:.1f},{y2:.1f}"
-    )
+    if y2 == y1:  # within a layer: between the facing sides
+        side = 1 if x2 > x1 else -1
+        return f"M{x1 + side * NODE_W / 2:.1f},{y1:.1f} L{x2 - side * NODE_W / 2:.1f},{y2:.1f}"
+    # a loop back up: out of the source's outer side, around every node in between, and
+    # into the target's same side
+    xs = [x for x, _ in placed.pos.values()]
+    side = -1 if x1 < (min(xs) + max(xs)) / 2 else 1
+    between = [x for x, y in placed.pos.values() if y2 <= y <= y1]
+    outer = min(between) if side < 0 else max(between)
+    bend = outer + side * (NODE_W / 2 + 16 + (y1 - y2) * 0.06)
+    a, b = x1 + side * NODE_W / 2, x2 + side * NODE_W / 2
+    return f"M{a:.1f},{y1:.1f} C{bend:.1f},{y1:.1f} {bend:.1f},{y2:.1f} {b:.1f},{y2:.1f}"

@@ -33,7 +33,7 @@ max-height:420px}
 .warning{color:#9a6700}.error-note{color:#c53030}
 svg text{font:12px system-ui,sans-serif;fill:#1f2328}svg text.in{fill:#fff}
 svg text.count{font-weight:700;fill:#d9480f}
-.figure{overflow-x:auto;border:1px solid #e5e7eb;padding:6px}
+.figure{overflow-x:auto;border:1px solid #e5e7eb;padding:6px;text-align:center}
 .legend span{display:inline-block;margin-right:14px}.sw{display:inline-block;width:12px;
 height:12px;border-radius:2px;margin-right:4px;vertical-align:-1px}
 .kv dt{font-weight:600}.kv dd{margin:0 0 6px 16px}
@@ -259,9 +259,10 @@ def _reviews(d: ReportData) -> str:
         review = review if isinstance(review, dict) else {"review": review}
         approved = review.get("approved")
         word = "approved" if approved else "not reviewed" if approved is None else "changes asked"
-        parts.append(f"<h3>{esc(name)}: {esc(word)}</h3>{_value(review.get('changes') or [])}")
+        changes = review.get("changes") or []
+        parts.append(f"<h3>{esc(name)}: {esc(word)}</h3>" + (_value(changes) if changes else ""))
     said = [n for n in d.notes if ": approved" in n.text or " asks for changes" in n.text]
-    if said:
+    if said and not d.reviews:  # the checkpoint is gone: what the reviewers said, as logged
         parts.append("<ul>" + "".join(f"<li>{esc(n.text)}</li>" for n in said) + "</ul>")
     if d.acceptance:
         rows = [

@@ -144,3 +144,11 @@ def test_bad_settings_are_bad_input_not_missing_infrastructure(
     code, out = doctor_output()
     assert code == ExitCode.BAD_INPUT
     assert "fail settings" in out and "max_tokens" in out
+
+
+def test_a_checkpoint_store_that_does_not_open(home: Path) -> None:
+    down = doctor.check_checkpoints(Settings(checkpointer="postgresql://me:pw@127.0.0.1:9/runs"))
+    assert down.failed and "pw" not in down.detail
+    assert down.fix is not None and down.fix.startswith("export DEVTEAM_CHECKPOINTER=sqlite")
+    unknown = doctor.check_checkpoints(Settings(checkpointer="mysql"))
+    assert unknown.failed and unknown.fix is not None and "DEVTEAM_CHECKPOINTER" in unknown.fix
