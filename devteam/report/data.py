@@ -138,9 +138,13 @@ def from_events(run_id: str, events: list[Event]) -> ReportData:
         data.team = str(data.team_config.get("name", ""))
     open_phase: PhaseStarted | None = None
     roles: dict[str, RoleStats] = {}
+    last_at = 0.0
     for ev in events:
         at = ev.ts - t0
-        if isinstance(ev, PhaseStarted):
+        if isinstance(ev, RunStarted) and ev is not first:  # resumed: the phase ended earlier
+            _close(data, open_phase, last_at, t0)
+            open_phase = None
+        elif isinstance(ev, PhaseStarted):
             _close(data, open_phase, at, t0)
             open_phase = ev
             data.phases.append(ev.phase)
@@ -178,6 +182,8 @@ def from_events(run_id: str, events: list[Event]) -> ReportData:
             data.decisions.append(ev)
         elif isinstance(ev, Note):
             data.notes.append(ev)
+            if ev.text.startswith("Waiting at the "):  # a human gate holds the run
+                data.status, data.reason = "waiting", ev.text
         elif isinstance(ev, CandidatesChecked):
             data.candidates.append(ev)
         elif isinstance(ev, RunFinished):
@@ -187,6 +193,7 @@ def from_events(run_id: str, events: list[Event]) -> ReportData:
             data.duration_s = ev.duration_s
             data.prompt_tokens, data.completion_tokens = ev.prompt_tokens, ev.completion_tokens
             data.fix_attempts = ev.fix_attempts
+        last_at = at
     if events:
         _close(data, open_phase, events[-1].ts - t0, t0)
     for span in data.spans:

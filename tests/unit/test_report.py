@@ -11,7 +11,14 @@ from typer.testing import CliRunner
 
 from devteam import cli
 from devteam.config import Settings
-from devteam.events import CandidatesChecked, ModelCall, Note, PhaseStarted, RunStarted
+from devteam.events import (
+    CandidatesChecked,
+    ModelCall,
+    Note,
+    PhaseStarted,
+    RunFinished,
+    RunStarted,
+)
 from devteam.llm.scripted import ScriptedModel, by_role
 from devteam.report import gather
 from devteam.report.data import from_events
@@ -169,3 +176,29 @@ def test_the_candidates_table_marks_the_chosen_one() -> None:
     assert "candidate #1 chosen, verdict <b>verified</b>" in table
     assert '<tr class="chosen"><td>#1</td><td>sample</td><td>yes</td><td>2/2</td>' in table
     assert table.count('<tr class="chosen">') == 1
+
+
+def test_a_run_that_waited_at_a_gate_and_was_resumed() -> None:
+    """The phase open when the run stopped ends there, not when it was resumed an hour later;
+    a run still waiting says so."""
+    events = [
+        RunStarted(task="t", workspace="/w", model="m", ts=0.0),
+        PhaseStarted(phase="plan", role="ceo", ts=1.0),
+        Note(text="Waiting at the approve_spec gate for an answer.", ts=3.0),
+    ]
+    waiting = from_events("r", events)
+    assert waiting.status == "waiting" and "approve_spec" in waiting.reason
+    resumed = [
+        *events,
+        RunStarted(task="t", workspace="/w", model="m", ts=3600.0),
+        PhaseStarted(phase="code", role="coder", ts=3601.0),
+        RunFinished(
+            status="passed", reason="ok", prompt_tokens=5, completion_tokens=6,
+            duration_s=4.0, fix_attempts=0, ts=3605.0,
+        ),
+    ]  # fmt: skip
+    data = from_events("r", resumed)
+    assert data.status == "passed" and data.prompt_tokens == 5
+    phases = [(s.label, s.start_s, s.end_s) for s in data.spans if s.kind == "phase"]
+    assert phases == [("plan (ceo)", 1.0, 3.0), ("code (coder)", 3601.0, 3605.0)]
+    assert {r.role: r.phase_s for r in data.roles} == {"ceo": 2.0, "coder": 4.0}
