@@ -20,6 +20,7 @@ from devteam.cli_bench import app as bench_app
 from devteam.cli_bot import app as bot_app
 from devteam.cli_input import console, crash_log, fail, resumable, set_budget, task_text
 from devteam.cli_models import app as models_app
+from devteam.cli_report import register as register_report_commands
 from devteam.cli_sandbox import app as sandbox_app
 from devteam.config import Settings, load_settings
 from devteam.errors import DevteamError
@@ -34,6 +35,7 @@ app.add_typer(sandbox_app, name="sandbox", help="Build, check and use the sandbo
 app.add_typer(models_app, name="models", help="Fetch and verify the embedded models.")
 app.add_typer(bench_app, name="bench", help="Benchmark strategies on coding suites.")
 app.add_typer(bot_app, name="bot", help="The GitHub issue bot (docs/BOT.md).")
+register_report_commands(app)  # report, doctor, config show
 
 
 class ConsoleProgress:
@@ -348,67 +350,6 @@ def show(run_id: Annotated[str, typer.Argument(help="The run whose audit log to 
             f"(line {lines}; a run killed mid-write leaves one).",
             soft_wrap=True,
         )
-
-
-@app.command()
-def doctor() -> None:
-    """Check that everything a run needs is here: config, Docker, image, model."""
-    ok = True
-    out = Console(soft_wrap=True)
-    try:
-        settings = load_settings()
-        out.print("[green]ok[/]   settings load")
-    except DevteamError as exc:
-        out.print(f"[red]fail[/] settings: {exc}")
-        raise typer.Exit(1) from None
-    from devteam.checkpoint import verify_checkpointer
-    from devteam.sandbox import open_sandbox
-    from devteam.teams import load_team
-
-    try:
-        team = load_team(settings.team)
-        out.print(f"[green]ok[/]   team {team.name}: {', '.join(team.roles)}")
-    except DevteamError as exc:
-        ok = False
-        out.print(f"[red]fail[/] team: {exc}")
-    try:
-        where = verify_checkpointer(settings)
-        out.print(f"[green]ok[/]   checkpoints in {where}")
-    except DevteamError as exc:
-        ok = False
-        out.print(f"[red]fail[/] checkpoints: {exc}")
-    try:
-        with open_sandbox(settings.sandbox) as sb:
-            res = sb.exec(["python3", "-c", "print('ok')"])
-        out.print(
-            f"[green]ok[/]   sandbox ({settings.sandbox.backend}) runs python3: "
-            f"{res.stdout.strip()}"
-        )
-    except DevteamError as exc:
-        ok = False
-        out.print(f"[red]fail[/] sandbox: {exc}")
-    if settings.uses_embedded_model:
-        from devteam.llm.embedded import model_path
-        from devteam.llm.server import llama_cpp_available
-
-        path = settings.model_file or model_path(settings.embedded_model, settings.cache_dir)
-        if path:
-            out.print(f"[green]ok[/]   model file {path}")
-        else:
-            out.print(
-                f"[yellow]note[/] model {settings.embedded_model} not cached; "
-                "the first run fetches it"
-            )
-        if llama_cpp_available():
-            out.print("[green]ok[/]   llama-cpp-python installed")
-        else:
-            ok = False
-            out.print("[red]fail[/] llama-cpp-python missing: pip install 'devteam[local]'")
-    else:
-        out.print(
-            f"[green]ok[/]   endpoint {settings.base_url} (model {settings.model or 'default'})"
-        )
-    raise typer.Exit(0 if ok else 1)
 
 
 @app.command()

@@ -121,14 +121,54 @@ def compare(
     per_task: Annotated[
         bool, typer.Option("--per-task", help="Add a table with one row per task.")
     ] = False,
+    chart: Annotated[
+        Path | None,
+        typer.Option(help="Also write an SVG chart: pass rate vs tokens per solved task."),
+    ] = None,
 ) -> None:
-    """Print one comparison table (Markdown) of several bench results."""
+    """Print one comparison table (Markdown) of several bench results.
+
+    Example: devteam bench compare bench/results/*.json --chart compare.svg
+    """
     from bench.report import compare as compare_results
 
     try:
         print(compare_results(results, per_task=per_task), end="")
+        if chart is not None:
+            _write_chart(results, chart)
     except DevteamError as exc:
         _fail(exc)
+
+
+def _write_chart(paths: list[Path], chart: Path) -> None:
+    """One labelled point per results file: tokens per solved task (x), pass rate (y)."""
+    from bench.results import load_results
+    from devteam.report.charts import Point, scatter
+
+    points, unsolved = [], []
+    for path in paths:
+        r = load_results(path)
+        label = path.name if path.is_dir() else path.stem  # what was named: tells runs apart
+        if r.summary.tokens_per_solved is None:
+            unsolved.append(label)
+            continue
+        points.append(
+            Point(label=label, x=r.summary.tokens_per_solved, y=100 * r.summary.pass_at_1)
+        )
+    suite = ", ".join(sorted({load_results(p).metadata.suite for p in paths}))
+    svg = scatter(
+        points,
+        x_label="tokens per solved task",
+        y_label="pass rate (%)",
+        heading=f"{suite}: pass rate vs tokens per solved task",
+        y_max=100,
+    )
+    try:
+        chart.write_text(svg + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise DevteamError(f"Cannot write the chart to {chart} ({exc.strerror}).") from exc
+    note = f" (left out, nothing solved: {'; '.join(unsolved)})" if unsolved else ""
+    console.print(f"chart: {chart}{note}", markup=False)
 
 
 @app.command()

@@ -8,9 +8,11 @@ by ``DEVTEAM_CONFIG``), defaults. Unknown keys are an error, so a typo never goe
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -151,11 +153,10 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_path = Path(os.environ.get("DEVTEAM_CONFIG", "devteam.toml"))
         return (
             init_settings,
             env_settings,
-            TomlConfigSettingsSource(settings_cls, toml_file=toml_path),
+            TomlConfigSettingsSource(settings_cls, toml_file=config_file()),
         )
 
     @property
@@ -169,6 +170,11 @@ class Settings(BaseSettings):
     def run_dir(self, run_id: str) -> Path:
         """Where a run's audit log and report live (outside the produced repository)."""
         return self.state_dir / "runs" / run_id
+
+
+def config_file() -> Path:
+    """The settings file: ``DEVTEAM_CONFIG``, else ``devteam.toml`` in the current folder."""
+    return Path(os.environ.get("DEVTEAM_CONFIG", "devteam.toml"))
 
 
 def _default_cache_dir() -> Path:
@@ -244,3 +250,62 @@ def check_env_names(environ: Any) -> None:
         close = difflib.get_close_matches(upper.removeprefix("DEVTEAM_"), sorted(names), n=1)
         hint = f"did you mean {names[close[0]]}?" if close else "unset it (the README lists them)."
         raise ConfigError(f"Unknown environment variable {key}: no setting has that name; {hint}")
+
+
+#: Where a setting's value came from, highest priority first.
+SettingSource = Literal["flag", "environment", "file", "default"]
+_GROUPS = ("budget", "sandbox")
+
+
+def _leaves(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"budget": {"max_tokens": 1}}`` -> ``{"budget.max_tokens": 1}`` (budget, sandbox)."""
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        if key in _GROUPS and isinstance(value, Mapping):
+            flat |= {f"{key}.{k}": v for k, v in value.items()}
+        else:
+            flat[key] = value
+    return flat
+
+
+def setting_sources(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> dict[str, tuple[SettingSource, str]]:
+    """For every setting (``budget.max_tokens`` style for the groups), where its value comes
+    from and, for the environment and the file, which variable or file. Mirrors the order
+    ``Settings`` reads its sources in: flags (keyword arguments), environment, file, default."""
+    env = {k.upper(): v for k, v in (os.environ if environ is None else environ).items()}
+    flags = _leaves(overrides or {})
+    path = config_file()
+    try:
+        in_file = _leaves(tomllib.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        in_file = {}
+    names = [n for n in Settings.model_fields if n not in _GROUPS]
+    names += [f"budget.{n}" for n in BudgetSettings.model_fields]
+    names += [f"sandbox.{n}" for n in SandboxSettings.model_fields]
+    sources: dict[str, tuple[SettingSource, str]] = {}
+    for name in names:
+        var = "DEVTEAM_" + name.upper().replace(".", "__")
+        group = name.split(".")[0] if "." in name else None
+        in_group_json = group is not None and _json_has(env.get(f"DEVTEAM_{group.upper()}"), name)
+        if name in flags:
+            sources[name] = ("flag", "")
+        elif var in env or in_group_json:
+            sources[name] = ("environment", var if var in env else f"DEVTEAM_{group or ''}".upper())
+        elif name in in_file:
+            sources[name] = ("file", str(path))
+        else:
+            sources[name] = ("default", "")
+    return sources
+
+
+def _json_has(raw: str | None, dotted: str) -> bool:
+    """Whether a whole-group variable (``DEVTEAM_SANDBOX='{"memory": "1g"}'``) sets a field."""
+    if not raw:
+        return False
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return False
+    return isinstance(value, dict) and dotted.split(".", 1)[1] in value

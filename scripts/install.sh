@@ -97,6 +97,9 @@ if [ "$EXTRAS" = local,dev ]; then
     fi
   fi
   echo "webhook examples: $NPM_DIR/node_modules/@octokit/webhooks-examples"
+  step "Chromium (headless) for the run report's browser test"
+  command -v chromium >/dev/null || apt_install chromium ||
+    echo "install.sh: chromium is missing; the report's browser test will skip (or fail under CI)." >&2
 fi
 
 step "Done in $(( $(date +%s) - t0 ))s. Try: $VENV/bin/devteam run \"Write a Python module ... with pytest tests\""

@@ -237,8 +237,8 @@ def test_a_damaged_checkpoint_store_is_detected_and_kept(devteam: Runner, tmp_pa
         json.dumps({"run_id": "r1", "task": "x", "workspace": str(tmp_path / "ws"), "created": 0}),
     )
     res = devteam("doctor", env={"DOCKER_HOST": "unix:///nonexistent.sock"}, store_ok=False)
-    assert res.code == 1
-    assert "is damaged" in res.out and "mv " in res.out and "Traceback" not in res.text
+    assert res.code == 5  # ExitCode.INFRASTRUCTURE
+    assert "is damaged" in res.out and "fix: mv " in res.out and "Traceback" not in res.text
     resumed = devteam(
         "resume", "r1", env={"DEVTEAM_BASE_URL": "http://127.0.0.1:9/v1"}, store_ok=False
     )
@@ -264,9 +264,9 @@ def test_doctor_runs_the_same_team_check(devteam: Runner, tmp_path: Path) -> Non
     write(tmp_path, "coder.yaml", CODER.replace("{{ task }}", "{% if %}"))
     env = {"DEVTEAM_TEAM": "team.yaml", "DOCKER_HOST": "unix:///nonexistent.sock"}
     res = devteam("doctor", env={"DEVTEAM_BASE_URL": "http://127.0.0.1:9/v1", **env})
-    assert res.code == 1 and "Traceback" not in res.text
+    assert res.code == 5 and "Traceback" not in res.text
     (line,) = [ln for ln in res.out.splitlines() if ln.startswith("fail team")]
     assert "coder.yaml" in line and "not valid Jinja" in line
     write(tmp_path, "coder.yaml", CODER)
     fixed = devteam("doctor", env={"DEVTEAM_BASE_URL": "http://127.0.0.1:9/v1", **env})
-    assert "ok   team mine: coder" in fixed.out
+    assert "ok   team: mine: coder" in fixed.out

@@ -106,6 +106,23 @@ def test_devteam_run_produces_a_tested_project(
     holders = [p for p in Path("/proc").glob("[0-9]*") if _holds(p, server_log)]
     assert holders == [], holders
 
+    # The run's report, from the real audit log: the phases it went through, its calls.
+    report = subprocess.run(
+        [sys.executable, "-m", "devteam.cli", "report", run_id],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert report.returncode == 0, report.stderr
+    html = Path(report.stdout.strip()).read_text(encoding="utf-8")
+    phases = [e.phase for e in events if e.kind == "phase"]  # type: ignore[union-attr]
+    for phase in set(phases):
+        assert f"<title>{phase} (" in html, phase
+    assert html.count('class="bar call"') == len(calls)
+    assert 'id="status">passed<' in html
+
 
 def _holds(proc_dir: Path, path: str) -> bool:
     """Whether the process has ``path`` open (the embedded server writes its log there)."""
