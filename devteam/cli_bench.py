@@ -13,15 +13,12 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from devteam.cli_input import bad_input, fail
 from devteam.errors import DevteamError
+from devteam.exit_codes import ExitCode
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 console = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def _fail(exc: DevteamError) -> None:
-    console.print(f"[bold red]error:[/] {exc}")
-    raise typer.Exit(1)
 
 
 def _raise_interrupt(signum: int, frame: Any) -> None:
@@ -99,18 +96,17 @@ def run_cmd(
             resume=resume,
         )
     except ValueError as exc:  # pydantic: a bound broken, e.g. --concurrency 0
-        console.print(f"[bold red]error:[/] invalid option: {str(exc).splitlines()[-1].strip()}")
-        raise typer.Exit(1) from None
+        bad_input(f"invalid option: {str(exc).splitlines()[-1].strip()}")
     try:
         run_bench(cfg, progress=lambda msg: console.print(msg, markup=False))
     except DevteamError as exc:
-        _fail(exc)
+        fail(exc)
     except KeyboardInterrupt:
         console.print(
             "[yellow]Interrupted.[/] Finished tasks are in tasks.jsonl (and results.md); "
             "continue with the same command plus --resume."
         )
-        raise typer.Exit(130) from None
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
 
 
 @app.command()
@@ -128,7 +124,7 @@ def compare(
     try:
         print(compare_results(results, per_task=per_task), end="")
     except DevteamError as exc:
-        _fail(exc)
+        fail(exc)
 
 
 @app.command()
@@ -145,7 +141,7 @@ def merge(
     try:
         merged = merge_results(base, reruns, out)
     except DevteamError as exc:
-        _fail(exc)
+        fail(exc)
     s = merged.summary
     replaced = sum(len(src.task_ids) for src in merged.metadata.merged[1:])
     console.print(
@@ -167,7 +163,7 @@ def list_tasks(
         for task_id in all_task_ids(suite, full=full):
             print(task_id)
     except DevteamError as exc:
-        _fail(exc)
+        fail(exc)
 
 
 @app.command("ceiling")
@@ -251,8 +247,8 @@ def ceiling_cmd(
                 progress=console.print,
             )
     except DevteamError as exc:
-        _fail(exc)
+        fail(exc)
     except KeyboardInterrupt:
         console.print(f"interrupted; finished tasks are in {out}/tasks.jsonl (rerun to go on)")
-        raise typer.Exit(130) from None
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
     console.print(f"wrote {out}/ceiling.md and ceiling.json")

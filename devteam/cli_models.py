@@ -18,6 +18,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from devteam.cli_input import fail
 from devteam.config import Settings, load_settings
 from devteam.errors import DevteamError, ModelError, ModelIntegrityError
 from devteam.llm.embedded import (
@@ -49,8 +50,7 @@ def _errors() -> Iterator[None]:
     try:
         yield
     except DevteamError as exc:
-        console.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(1) from None
+        fail(exc)
 
 
 def _settings_and_model(name: str | None) -> tuple[Settings, EmbeddedModel]:
@@ -123,7 +123,7 @@ def fetch(
 
 @app.command()
 def verify(name: NameArg = None) -> None:
-    """Re-hash a cached model against the catalogue's sha256; exit 1 if it does not match."""
+    """Re-hash a cached model against the catalogue's sha256; exit 5 if it does not match."""
     with _errors():
         settings, m = _settings_and_model(name)
         path = settings.cache_dir / "models" / m.filename
@@ -143,7 +143,7 @@ def verify(name: NameArg = None) -> None:
 
 @app.command()
 def path(name: NameArg = None) -> None:
-    """Print the path of the GGUF file devteam would serve (exit 1 if it is not fetched)."""
+    """Print the path of the GGUF file devteam would serve (exit 5 if it is not fetched)."""
     with _errors():
         settings = load_settings()
         if name is None and settings.model_file is not None:

@@ -16,7 +16,7 @@ class ExitCode(IntEnum):
     BAD_INPUT = 1
     """The request, a flag, the config or a team file is wrong; the message says how to fix it."""
     TESTS_FAILING = 2
-    """The run finished, but its tests do not pass (or it stopped on a budget; see the reason)."""
+    """The run finished, but its tests do not pass (or the team or the reviewer rejected it)."""
     WAITING = 3
     """The run waits at a human gate; answer with ``devteam resume RUN_ID --answer ...``."""
     BUDGET_EXHAUSTED = 4
@@ -25,3 +25,30 @@ class ExitCode(IntEnum):
     """Something a run needs is missing: Docker, the sandbox image, the model, disk space."""
     INTERRUPTED = 130
     """Stopped with Ctrl-C or SIGTERM; the state is checkpointed where a step was completed."""
+
+
+def of_error(exc: BaseException) -> ExitCode:
+    """The exit status an error ends a command with."""
+    from devteam.errors import (
+        BudgetExceededError,
+        ModelError,
+        ModelOutputError,
+        SandboxError,
+    )
+
+    if isinstance(exc, BudgetExceededError):
+        return ExitCode.BUDGET_EXHAUSTED
+    if isinstance(exc, ModelOutputError):  # the model answered, but not usably
+        return ExitCode.TESTS_FAILING
+    if isinstance(exc, ModelError | SandboxError):  # no engine, no image, no model, server down
+        return ExitCode.INFRASTRUCTURE
+    return ExitCode.BAD_INPUT
+
+
+def of_status(status: str) -> ExitCode:
+    """The exit status of a run that ended with ``status`` (RunResult.status)."""
+    return {
+        "passed": ExitCode.OK,
+        "waiting": ExitCode.WAITING,
+        "budget_exhausted": ExitCode.BUDGET_EXHAUSTED,
+    }.get(status, ExitCode.TESTS_FAILING)
