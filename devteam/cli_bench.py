@@ -25,7 +25,7 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-@app.command("run")
+@app.command("run", epilog="Example: devteam bench run --suite humaneval --strategy team --limit 5")
 def run_cmd(
     suite: Annotated[str, typer.Option(help="humaneval or projects.")] = "humaneval",
     strategy: Annotated[
@@ -109,7 +109,7 @@ def run_cmd(
         raise typer.Exit(ExitCode.INTERRUPTED) from None
 
 
-@app.command()
+@app.command(epilog="Example: devteam bench compare bench/out/single bench/out/team --per-task")
 def compare(
     results: Annotated[
         list[Path], typer.Argument(help="Bench output folders or results.json files.")
@@ -127,7 +127,9 @@ def compare(
         fail(exc)
 
 
-@app.command()
+@app.command(
+    epilog="Example: devteam bench merge bench/out/team bench/out/rerun --out bench/out/merged"
+)
 def merge(
     base: Annotated[Path, typer.Argument(help="The earlier run: a folder or results.json.")],
     reruns: Annotated[
@@ -151,7 +153,7 @@ def merge(
     )
 
 
-@app.command("tasks")
+@app.command("tasks", epilog="Example: devteam bench tasks --suite projects")
 def list_tasks(
     suite: Annotated[str, typer.Option(help="humaneval or projects.")] = "humaneval",
     full: Annotated[bool, typer.Option("--full", help="HumanEval: all 164.")] = False,
@@ -166,7 +168,7 @@ def list_tasks(
         fail(exc)
 
 
-@app.command("ceiling")
+@app.command("ceiling", epilog="Example: devteam bench ceiling --every 4 --samples 9")
 def ceiling_cmd(
     suite: Annotated[str, typer.Option(help="humaneval or projects.")] = "humaneval",
     model: Annotated[

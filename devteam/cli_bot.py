@@ -66,7 +66,7 @@ def _stop_on_signals(stop: threading.Event) -> None:
         signal.signal(sig, lambda *_: stop.set())
 
 
-@app.command()
+@app.command(epilog="Example: devteam bot serve --port 8080")
 def serve(
     host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
@@ -100,7 +100,7 @@ def serve(
         bot.close()
 
 
-@app.command()
+@app.command(epilog="Example: devteam bot worker -v")
 def worker(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
     """Run queued jobs (and take over those of dead workers) until stopped."""
     _logging(verbose)
@@ -116,7 +116,7 @@ def worker(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) ->
         bot.close()
 
 
-@app.command()
+@app.command(epilog="Example: devteam bot poll --once")
 def poll(
     once: Annotated[bool, typer.Option(help="one round, queue what it finds, and exit")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
@@ -153,7 +153,7 @@ def poll(
         bot.close()
 
 
-@app.command()
+@app.command(epilog="Example: devteam bot runs")
 def runs() -> None:
     """List the bot's runs: issue, trigger, state, PR, tokens."""
     from devteam.github.ledger import Ledger

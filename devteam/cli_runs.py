@@ -125,7 +125,13 @@ def runs(
     if not rows:
         console.print('No runs yet; start one with: devteam run "..."')
         return
-    table = Table("run id", "task", "status", "verdict", "tokens", "duration")
+    table = Table()
+    table.add_column("run id", no_wrap=True)  # whole, for copy and paste
+    table.add_column("task", overflow="ellipsis", no_wrap=True, min_width=8, max_width=36)
+    table.add_column("status", no_wrap=True, min_width=7)
+    table.add_column("verdict")
+    table.add_column("tokens", justify="right", no_wrap=True)
+    table.add_column("duration", justify="right", no_wrap=True)
     for row in rows:
         style = _STATUS_STYLE.get(row.status, "red")
         table.add_row(

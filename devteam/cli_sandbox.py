@@ -51,7 +51,9 @@ def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-@app.command("exec")
+@app.command(
+    "exec", epilog="Example: devteam sandbox exec --dir . --timeout 60 -- python3 -m pytest -q"
+)
 def exec_cmd(
     command: Annotated[list[str], typer.Argument(help="the command and its arguments, after --")],
     dir: Annotated[
@@ -105,7 +107,7 @@ def exec_cmd(
     raise typer.Exit(res.exit_code)
 
 
-@app.command()
+@app.command(epilog="Example: devteam sandbox build --package sqlite3")
 def build(
     offline: Annotated[
         bool | None,
@@ -139,7 +141,7 @@ def build(
     err.print(f"[green]built {settings.image}[/green] ({image_id[:19]})")
 
 
-@app.command()
+@app.command(epilog="Example: devteam sandbox prune")
 def prune(
     all_: Annotated[
         bool, typer.Option("--all", help="also remove sandboxes whose owner still runs")
@@ -156,7 +158,7 @@ def prune(
     err.print(f"removed {len(removed)} sandbox container(s)" + (f": {removed}" if removed else ""))
 
 
-@app.command()
+@app.command(epilog="Example: devteam sandbox status")
 def status() -> None:
     """Is the Docker engine reachable, is the image there, are sandboxes running?"""
     from devteam.sandbox import engine

@@ -159,14 +159,16 @@ def summary(result: Any, run_id: str, elapsed: float, mode: Mode) -> None:
     and its exit status."""
     say = partial(console.print, soft_wrap=True)  # paths stay whole, for copy and paste
     code = of_status(result.status)
+    if mode in ("live", "lines"):
+        say()  # a blank line after the view
     if result.waiting:
         gate = (result.question or {}).get("gate", "a")
         asked = escape(question_text(result.question))
-        say(f"\n[bold yellow]waiting[/] at the {gate} gate: {asked}")
+        say(f"[bold yellow]waiting[/] at the {gate} gate: {asked}")
         say(f'Answer with: devteam resume {run_id} --answer "..."  (yes, no, or what to change)')
     else:
         colour = "green" if result.ok else "red"
-        say(f"\n[bold {colour}]{result.status}[/]: {escape(result.reason)}")
+        say(f"[bold {colour}]{result.status}[/]: {escape(result.reason)}")
     if mode in ("live", "lines") and not result.waiting:
         branch = f" (branch {result.branch})" if result.branch else ""
         say(f"result:      {result.workspace}{branch}")
