@@ -134,7 +134,7 @@ class RunView:
             self.started = event.ts
             self.budget = Budget.of(event.settings)
             self.stages = _stages_of(event.settings.get("team") or {})
-            self.finished = None
+            self.finished, self.message = None, ""  # the start's messages are done with
         elif isinstance(event, PhaseStarted):
             if self.stage and self.stage != stage_of(event.phase):
                 self.done_stages.add(self.stage)
