@@ -4,12 +4,13 @@ again phase by phase from its audit log."""
 from __future__ import annotations
 
 import fcntl
+import io
 import json
 import os
 import re
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import BaseModel
@@ -92,6 +93,22 @@ def summarize(run_dir: Path, run_id: str, task: str, created: float) -> RunSumma
     )
 
 
+def _save_svg(events: list[Any], path: Path) -> None:
+    """The live view as the run left it (its last reply included), as an SVG picture."""
+    from devteam.ui import RunView, render
+
+    view = RunView()
+    for event in events:
+        view.apply(event)
+    picture = Console(record=True, file=io.StringIO(), width=110, force_terminal=True)
+    picture.print(render(view, now=view.last_ts))
+    try:
+        picture.save_svg(str(path), title=f"devteam · {view.run_id}")
+    except OSError as exc:
+        fail(DevteamError(f"Cannot write {path} ({exc.strerror or exc}); choose another path."))
+    console.print(f"wrote {path}", soft_wrap=True)
+
+
 def run_summaries(settings: Settings) -> list[RunSummary]:
     from devteam.team import list_runs
 
@@ -154,6 +171,10 @@ def show(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the audit log's events as JSON lines.")
     ] = False,
+    svg: Annotated[
+        Path | None,
+        typer.Option(help="Also save the live view as the run left it, as an SVG picture."),
+    ] = None,
 ) -> None:
     """Replay a run phase by phase from its audit log: what each role wrote, the sandbox's
     verdicts, the candidates, and the budget it used."""
@@ -181,6 +202,8 @@ def show(
             out.print(f"{stamp} {ev.kind} {text}", highlight=False, markup=False)
     else:
         replay(events, out)
+    if svg is not None:
+        _save_svg(events, svg)
     if broken:
         lines = ", ".join(str(n) for n in broken[:5]) + (" ..." if len(broken) > 5 else "")
         console.print(

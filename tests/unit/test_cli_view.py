@@ -126,6 +126,10 @@ def test_runs_and_show_replay_a_finished_run(home: Path, monkeypatch: pytest.Mon
     assert " model_call role=ceo" in raw.stdout
     as_json = invoke("show", run_id, "--json")
     assert all(EVENT_ADAPTER.validate_json(line) for line in as_json.stdout.splitlines())
+    picture = invoke("show", run_id, "--svg", "view.svg")
+    assert picture.exit_code == 0, picture.output
+    svg = (home / "view.svg").read_text()
+    assert svg.startswith("<svg") and "deliver" in svg and "fix&#160;attempts" in svg
 
 
 def test_runs_says_how_to_start_when_there_are_none(home: Path) -> None:
