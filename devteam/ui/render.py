@@ -55,12 +55,12 @@ def excerpt_panel(view: RunView, lines: int = EXCERPT_LINES) -> Panel:
 
 def sandbox_table(runs: list[SandboxRun]) -> Table:
     """Each sandbox command with its verdict, time and failing tests."""
-    table = Table.grid(padding=(0, 2))
-    table.add_column(width=1)
-    table.add_column(ratio=3, no_wrap=True, overflow="ellipsis")
-    table.add_column(no_wrap=True)
-    table.add_column(justify="right", no_wrap=True)
-    table.add_column(ratio=2, no_wrap=True, overflow="ellipsis")
+    table = Table.grid(padding=(0, 2), expand=True)
+    table.add_column(width=1, no_wrap=True)
+    table.add_column(no_wrap=True, overflow="ellipsis", max_width=44)
+    table.add_column(no_wrap=True, min_width=max([len(verdict_of(r)) for r in runs] or [6]))
+    table.add_column(justify="right", no_wrap=True, min_width=6)
+    table.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
     for run in runs:
         ok = run.exit_code == 0 and not run.timed_out and not run.oom_killed
         table.add_row(
@@ -73,7 +73,7 @@ def sandbox_table(runs: list[SandboxRun]) -> Table:
     return table
 
 
-def candidates_table(event: CandidatesChecked) -> Table:
+def candidates_table(event: CandidatesChecked) -> RenderableType:
     """The candidates run so far, their evidence, and the one chosen."""
     table = Table(
         "#", "origin", "imports", "examples", "tests", "crashes", "",
@@ -99,8 +99,8 @@ def candidates_table(event: CandidatesChecked) -> Table:
             style="bold" if chosen else "",
         )
     if event.suspect_tests:
-        table.caption = f"suspect tests (no candidate passes): {', '.join(event.suspect_tests)}"
-        table.caption_justify = "left"
+        suspect = f"suspect tests (no candidate passes): {', '.join(event.suspect_tests)}"
+        return Group(table, Text(suspect, style="yellow"))
     return table
 
 
