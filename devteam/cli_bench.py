@@ -13,22 +13,19 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from devteam.cli_input import bad_input, fail
 from devteam.errors import DevteamError
+from devteam.exit_codes import ExitCode
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 console = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def _fail(exc: DevteamError) -> None:
-    console.print(f"[bold red]error:[/] {exc}")
-    raise typer.Exit(1)
 
 
 def _raise_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-@app.command("run")
+@app.command("run", epilog="Example: devteam bench run --suite humaneval --strategy team --limit 5")
 def run_cmd(
     suite: Annotated[str, typer.Option(help="humaneval or projects.")] = "humaneval",
     strategy: Annotated[
@@ -99,21 +96,20 @@ def run_cmd(
             resume=resume,
         )
     except ValueError as exc:  # pydantic: a bound broken, e.g. --concurrency 0
-        console.print(f"[bold red]error:[/] invalid option: {str(exc).splitlines()[-1].strip()}")
-        raise typer.Exit(1) from None
+        bad_input(f"invalid option: {str(exc).splitlines()[-1].strip()}")
     try:
         run_bench(cfg, progress=lambda msg: console.print(msg, markup=False))
     except DevteamError as exc:
-        _fail(exc)
+        fail(exc)
     except KeyboardInterrupt:
         console.print(
             "[yellow]Interrupted.[/] Finished tasks are in tasks.jsonl (and results.md); "
             "continue with the same command plus --resume."
         )
-        raise typer.Exit(130) from None
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
 
 
-@app.command()
+@app.command(epilog="Example: devteam bench compare bench/out/single bench/out/team --per-task")
 def compare(
     results: Annotated[
         list[Path], typer.Argument(help="Bench output folders or results.json files.")
@@ -137,7 +133,7 @@ def compare(
         if chart is not None:
             _write_chart(results, chart)
     except DevteamError as exc:
-        _fail(exc)
+        fail(exc)
 
 
 def _write_chart(paths: list[Path], chart: Path) -> None:
@@ -171,7 +167,9 @@ def _write_chart(paths: list[Path], chart: Path) -> None:
     console.print(f"chart: {chart}{note}", markup=False)
 
 
-@app.command()
+@app.command(
+    epilog="Example: devteam bench merge bench/out/team bench/out/rerun --out bench/out/merged"
+)
 def merge(
     base: Annotated[Path, typer.Argument(help="The earlier run: a folder or results.json.")],
     reruns: Annotated[
@@ -185,7 +183,7 @@ def merge(
     try:
         merged = merge_results(base, reruns, out)
     except DevteamError as exc:
-        _fail(exc)
+        fail(exc)
     s = merged.summary
     replaced = sum(len(src.task_ids) for src in merged.metadata.merged[1:])
     console.print(
@@ -195,7 +193,7 @@ def merge(
     )
 
 
-@app.command("tasks")
+@app.command("tasks", epilog="Example: devteam bench tasks --suite projects")
 def list_tasks(
     suite: Annotated[str, typer.Option(help="humaneval or projects.")] = "humaneval",
     full: Annotated[bool, typer.Option("--full", help="HumanEval: all 164.")] = False,
@@ -207,10 +205,10 @@ def list_tasks(
         for task_id in all_task_ids(suite, full=full):
             print(task_id)
     except DevteamError as exc:
-        _fail(exc)
+        fail(exc)
 
 
-@app.command("ceiling")
+@app.command("ceiling", epilog="Example: devteam bench ceiling --every 4 --samples 9")
 def ceiling_cmd(
     suite: Annotated[str, typer.Option(help="humaneval or projects.")] = "humaneval",
     model: Annotated[
@@ -291,8 +289,8 @@ def ceiling_cmd(
                 progress=console.print,
             )
     except DevteamError as exc:
-        _fail(exc)
+        fail(exc)
     except KeyboardInterrupt:
         console.print(f"interrupted; finished tasks are in {out}/tasks.jsonl (rerun to go on)")
-        raise typer.Exit(130) from None
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
     console.print(f"wrote {out}/ceiling.md and ceiling.json")

@@ -16,9 +16,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from devteam.cli_input import fail
 from devteam.config import load_settings
 from devteam.errors import ConfigError, DevteamError
 
@@ -29,11 +29,6 @@ app = typer.Typer(
     add_completion=False,
 )
 err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def _fail(exc: Exception) -> typer.Exit:
-    err.print(f"[red]error:[/red] {escape(str(exc))}")
-    return typer.Exit(1)
 
 
 def _bot(*, need_secret: bool = False, **overrides: Any) -> Any:
@@ -71,7 +66,7 @@ def _stop_on_signals(stop: threading.Event) -> None:
         signal.signal(sig, lambda *_: stop.set())
 
 
-@app.command()
+@app.command(epilog="Example: devteam bot serve --port 8080")
 def serve(
     host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
@@ -89,7 +84,7 @@ def serve(
     try:
         bot = _bot(need_secret=True, host=host, port=port)
     except DevteamError as exc:
-        raise _fail(exc) from None
+        fail(exc)
     stop = threading.Event()
     thread = None
     if workers:
@@ -105,14 +100,14 @@ def serve(
         bot.close()
 
 
-@app.command()
+@app.command(epilog="Example: devteam bot worker -v")
 def worker(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
     """Run queued jobs (and take over those of dead workers) until stopped."""
     _logging(verbose)
     try:
         bot = _bot()
     except DevteamError as exc:
-        raise _fail(exc) from None
+        fail(exc)
     stop = threading.Event()
     _stop_on_signals(stop)
     try:
@@ -121,7 +116,7 @@ def worker(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) ->
         bot.close()
 
 
-@app.command()
+@app.command(epilog="Example: devteam bot poll --once")
 def poll(
     once: Annotated[bool, typer.Option(help="one round, queue what it finds, and exit")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
@@ -145,7 +140,7 @@ def poll(
             bot.close()
             return
     except DevteamError as exc:
-        raise _fail(exc) from None
+        fail(exc)
     stop = threading.Event()
     _stop_on_signals(stop)
     thread = threading.Thread(target=bot.work, args=(stop,), name="bot-workers", daemon=True)
@@ -158,7 +153,7 @@ def poll(
         bot.close()
 
 
-@app.command()
+@app.command(epilog="Example: devteam bot runs")
 def runs() -> None:
     """List the bot's runs: issue, trigger, state, PR, tokens."""
     from devteam.github.ledger import Ledger
@@ -167,7 +162,7 @@ def runs() -> None:
     try:
         bot = load_bot_settings(load_settings())
     except DevteamError as exc:
-        raise _fail(exc) from None
+        fail(exc)
     from devteam.github.worker import is_postgres
 
     where: Path | str = bot.queue if is_postgres(bot.queue) else bot.state_dir / "ledger.sqlite"

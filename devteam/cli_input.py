@@ -1,30 +1,46 @@
-"""What the ``devteam`` command does with what a user typed: the task (argument, ``-f FILE``
-or stdin), budget flags, and the one sentence an error becomes (with a resume hint only where
-a checkpoint exists to resume from)."""
+"""What the ``devteam`` commands do with what a user typed: the task (argument, ``-f FILE``
+or stdin), budget flags, and the one sentence an error becomes, with its exit status from
+devteam.exit_codes (and a resume hint only where a checkpoint exists to resume from)."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 from rich.console import Console
 
 from devteam.config import Settings
 from devteam.errors import DevteamError
+from devteam.exit_codes import ExitCode, of_error
 
 console = Console(stderr=True, highlight=False)
 
 
-def fail(exc: DevteamError, run_id: str | None = None, settings: Settings | None = None) -> None:
-    """One sentence, and the resume hint only where a checkpoint exists to resume from."""
+def fail(
+    exc: BaseException,
+    run_id: str | None = None,
+    settings: Settings | None = None,
+    *,
+    code: int | None = None,
+    resume_flags: str = "",
+) -> NoReturn:
+    """One sentence on stderr, the resume hint only where a checkpoint exists to resume from,
+    and the exit status the error means (devteam.exit_codes), or ``code``."""
     console.print("[bold red]error:[/] ", end="")
     console.print(str(exc), soft_wrap=True, markup=False, highlight=False)
     if run_id and settings is not None and resumable(settings, run_id):
         console.print(
-            f"The run is checkpointed; continue it with: devteam resume {run_id}", soft_wrap=True
+            f"The run is checkpointed; continue it with: devteam resume {run_id}{resume_flags}",
+            soft_wrap=True,
         )
-    raise typer.Exit(1)
+    raise typer.Exit(int(code if code is not None else of_error(exc)))
+
+
+def bad_input(text: str) -> NoReturn:
+    """A wrong flag or argument, in one sentence: exit 1."""
+    fail(DevteamError(text), code=ExitCode.BAD_INPUT)
 
 
 def resumable(settings: Settings, run_id: str) -> bool:
@@ -60,7 +76,6 @@ def task_text(task: str | None, file: Path | None) -> str:
             data, where = None, "the argument"
     except OSError as exc:
         fail(DevteamError(f"Cannot read the task file {file} ({exc.strerror or exc})."))
-        raise  # unreachable
     if data is not None:
         try:
             task = data.decode("utf-8")

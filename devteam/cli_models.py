@@ -18,6 +18,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from devteam.cli_input import fail
 from devteam.config import Settings, load_settings
 from devteam.errors import DevteamError, ModelError, ModelIntegrityError
 from devteam.llm.embedded import (
@@ -49,8 +50,7 @@ def _errors() -> Iterator[None]:
     try:
         yield
     except DevteamError as exc:
-        console.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(1) from None
+        fail(exc)
 
 
 def _settings_and_model(name: str | None) -> tuple[Settings, EmbeddedModel]:
@@ -84,7 +84,7 @@ def _mib(n: int) -> str:
     return f"{n / 2**20:,.0f} MiB"
 
 
-@app.command("list")
+@app.command("list", epilog="Example: devteam models list")
 def list_models() -> None:
     """The catalogue: size, sources, and whether each model is in the cache."""
     with _errors():
@@ -106,7 +106,7 @@ def list_models() -> None:
             out.print(f"model_file is set: devteam serves {settings.model_file} instead.")
 
 
-@app.command()
+@app.command(epilog="Example: devteam models fetch qwen2.5-coder-1.5b")
 def fetch(
     name: NameArg = None,
     verify: Annotated[bool, typer.Option("--verify", help="re-hash a cached file")] = False,
@@ -121,9 +121,9 @@ def fetch(
         console.print(f"[green]ok[/] {m.name}: {path} ({_mib(m.size)}, sha256 verified)")
 
 
-@app.command()
+@app.command(epilog="Example: devteam models verify qwen2.5-coder-0.5b")
 def verify(name: NameArg = None) -> None:
-    """Re-hash a cached model against the catalogue's sha256; exit 1 if it does not match."""
+    """Re-hash a cached model against the catalogue's sha256; exit 5 if it does not match."""
     with _errors():
         settings, m = _settings_and_model(name)
         path = settings.cache_dir / "models" / m.filename
@@ -141,9 +141,9 @@ def verify(name: NameArg = None) -> None:
         console.print(f"[green]ok[/] {m.name}: {path} matches sha256 {m.sha256}")
 
 
-@app.command()
+@app.command(epilog="Example: devteam models path")
 def path(name: NameArg = None) -> None:
-    """Print the path of the GGUF file devteam would serve (exit 1 if it is not fetched)."""
+    """Print the path of the GGUF file devteam would serve (exit 5 if it is not fetched)."""
     with _errors():
         settings = load_settings()
         if name is None and settings.model_file is not None:

@@ -22,7 +22,12 @@ def register(app: typer.Typer) -> None:
     """Add these commands to the ``devteam`` command."""
     app.command()(report)
     app.command()(doctor)
-    app.add_typer(config_app, name="config", help="Show the effective settings.")
+    app.add_typer(
+        config_app,
+        name="config",
+        help="Show the effective settings.",
+        epilog="Example: devteam config show --team solo",
+    )
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -149,7 +154,7 @@ def show_config(
     """Print every setting a run would use, and where its value came from (flag, environment,
     file, default); API keys, tokens and secrets masked. Flags show what a run with them uses.
 
-    Example: DEVTEAM_BUDGET__MAX_TOKENS=20000 devteam config show --team solo
+    Example: devteam config show --team solo --max-tokens 20000
     """
     overrides: dict[str, Any] = {"base_url": base_url, "team": team}
     if model:

@@ -2,7 +2,8 @@
 
 Exit codes of ``devteam sandbox exec``: the command's own, or 124 (timed out), 137 (killed:
 out of memory), 125 (the sandbox itself failed: no engine, no image, bad settings), 143
-(stopped by SIGTERM or Ctrl-C; the container is removed first).
+(stopped by SIGTERM or Ctrl-C; the container is removed first). The other sandbox commands
+exit with devteam.exit_codes' statuses (5: no engine or no image).
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from devteam.cli_input import fail
 from devteam.config import SandboxSettings, describe_validation_error, load_settings
 from devteam.errors import ConfigError, DevteamError
+from devteam.exit_codes import ExitCode
 from devteam.sandbox.base import EXIT_OOM, EXIT_SANDBOX_ERROR, EXIT_TIMEOUT
 
 app = typer.Typer(
@@ -48,12 +51,9 @@ def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def _fail(exc: Exception) -> typer.Exit:
-    err.print(f"[red]error:[/red] {exc}")
-    return typer.Exit(EXIT_SANDBOX_ERROR)
-
-
-@app.command("exec")
+@app.command(
+    "exec", epilog="Example: devteam sandbox exec --dir . --timeout 60 -- python3 -m pytest -q"
+)
 def exec_cmd(
     command: Annotated[list[str], typer.Argument(help="the command and its arguments, after --")],
     dir: Annotated[
@@ -75,7 +75,10 @@ def exec_cmd(
     from devteam.sandbox import open_sandbox
 
     if dir is not None and not dir.is_dir():
-        raise _fail(ValueError(f"--dir {dir} is not a directory; pass an existing directory."))
+        fail(
+            ValueError(f"--dir {dir} is not a directory; pass an existing directory."),
+            code=EXIT_SANDBOX_ERROR,
+        )
     # SIGTERM unwinds like Ctrl-C, so the sandbox's container is removed on the way out.
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
@@ -83,7 +86,7 @@ def exec_cmd(
         with open_sandbox(settings, workspace=dir) as sb:
             res = sb.exec(command, timeout_s=timeout)
     except (DevteamError, ValueError) as exc:
-        raise _fail(exc) from None
+        fail(exc, code=EXIT_SANDBOX_ERROR)
     except KeyboardInterrupt:
         err.print("[yellow]devteam: interrupted; the sandbox was removed[/yellow]")
         raise typer.Exit(EXIT_INTERRUPTED) from None
@@ -104,7 +107,7 @@ def exec_cmd(
     raise typer.Exit(res.exit_code)
 
 
-@app.command()
+@app.command(epilog="Example: devteam sandbox build --package sqlite3")
 def build(
     offline: Annotated[
         bool | None,
@@ -134,11 +137,11 @@ def build(
             mode = "offline" if offline else "dockerfile"
         image_id = build_image(settings, mode=mode, progress=lambda m: err.print(f"  {m}"))
     except DevteamError as exc:
-        raise _fail(exc) from None
+        fail(exc)
     err.print(f"[green]built {settings.image}[/green] ({image_id[:19]})")
 
 
-@app.command()
+@app.command(epilog="Example: devteam sandbox prune")
 def prune(
     all_: Annotated[
         bool, typer.Option("--all", help="also remove sandboxes whose owner still runs")
@@ -150,12 +153,12 @@ def prune(
     try:
         client = engine.connect()
     except DevteamError as exc:
-        raise _fail(exc) from None
+        fail(exc)
     removed = engine.prune(client, everything=all_)
     err.print(f"removed {len(removed)} sandbox container(s)" + (f": {removed}" if removed else ""))
 
 
-@app.command()
+@app.command(epilog="Example: devteam sandbox status")
 def status() -> None:
     """Is the Docker engine reachable, is the image there, are sandboxes running?"""
     from devteam.sandbox import engine
@@ -164,14 +167,14 @@ def status() -> None:
     try:
         settings = _settings()
     except DevteamError as exc:
-        raise _fail(exc) from None
+        fail(exc)
     out = Console(highlight=False)
     out.print(f"backend: {settings.backend}")
     try:
         client = engine.connect(timeout_s=10)
     except DevteamError as exc:
         out.print(f"engine: [red]not reachable[/red] - {exc}")
-        raise typer.Exit(EXIT_SANDBOX_ERROR) from None
+        raise typer.Exit(ExitCode.INFRASTRUCTURE) from None
     version = client.version()
     out.print(f"engine: reachable ({engine.docker_host_description()}, {version.get('Version')})")
     info = image_info(client, settings.image)
@@ -187,4 +190,4 @@ def status() -> None:
         f"timeout {settings.timeout_s:g} s, network {'on' if settings.network else 'off'}"
     )
     if info is None:
-        raise typer.Exit(EXIT_SANDBOX_ERROR)
+        raise typer.Exit(ExitCode.INFRASTRUCTURE)

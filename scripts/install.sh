@@ -2,7 +2,7 @@
 # Install devteam and everything a run needs, on a fresh Debian/Ubuntu machine or an existing one.
 #
 #   bash scripts/install.sh           package + embedded model support, Docker, sandbox image, model
-#   bash scripts/install.sh --dev     the same, plus the test and lint tools and test data
+#   bash scripts/install.sh --dev     the same, plus the test and lint tools, tmux and test data
 #                                     (GitHub's webhook examples from npm, for the bot's tests)
 #
 # Options: --dev, --no-docker (skip engine and image), --no-model (skip the model download).
@@ -100,6 +100,10 @@ if [ "$EXTRAS" = local,dev ]; then
   step "Chromium (headless) for the run report's browser test"
   command -v chromium >/dev/null || apt_install chromium ||
     echo "install.sh: chromium is missing; the report's browser test will skip (or fail under CI)." >&2
+  step "tmux (the terminal view's test drives the real CLI in it)"
+  command -v tmux >/dev/null || apt_install tmux ||
+    echo "install.sh: could not install tmux; the terminal view test will skip (or fail under CI)." >&2
+  echo "tmux: $(command -v tmux || echo missing)"
 fi
 
 step "Done in $(( $(date +%s) - t0 ))s. Try: $VENV/bin/devteam run \"Write a Python module ... with pytest tests\""

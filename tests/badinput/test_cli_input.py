@@ -149,7 +149,7 @@ CASES: list[tuple[str, dict[str, str | bytes], dict[str, str], list[str], int, l
         {},
         {"DOCKER_HOST": "unix:///nonexistent.sock"},
         ["run", "build it"],
-        1,
+        5,  # infrastructure missing
         ["Docker"],
     ),
     (
@@ -251,7 +251,7 @@ def test_a_damaged_checkpoint_store_is_detected_and_kept(devteam: Runner, tmp_pa
 def test_resume_of_a_run_that_never_checkpointed_says_so(devteam: Runner, tmp_path: Path) -> None:
     env = {"DOCKER_HOST": "unix:///nonexistent.sock", "DEVTEAM_BASE_URL": "http://127.0.0.1:9/v1"}
     first = devteam("run", "build a thing", env=env)
-    assert first.code == 1 and NO_HINT not in first.text
+    assert first.code == 5 and NO_HINT not in first.text  # no Docker engine
     (run_dir,) = (tmp_path / ".devteam" / "runs").iterdir()
     res = devteam("resume", run_dir.name, env=env)
     assert res.code == 1

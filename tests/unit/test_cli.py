@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from devteam import cli
+from devteam.exit_codes import ExitCode
 
 
 def test_a_bad_setting_is_one_red_line_and_exit_1(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -34,7 +35,8 @@ def test_show_of_an_unknown_run_says_how_to_list_runs(
 def test_run_with_a_model_server_that_is_down(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Nothing listens on port 9: one sentence, the resume hint, and no traceback."""
+    """Nothing listens on port 9: one sentence, the resume hint with the same endpoint, no
+    traceback, and the status of missing infrastructure."""
     from tests.unit.fakes import FakeSandbox
 
     monkeypatch.chdir(tmp_path)
@@ -42,8 +44,9 @@ def test_run_with_a_model_server_that_is_down(
     result = CliRunner().invoke(
         cli.app, ["run", "Write m.py with add(a, b)", "--base-url", "http://127.0.0.1:9/v1"]
     )
-    assert result.exit_code == 1
-    assert "not reachable" in result.output and "devteam resume" in result.output
+    assert result.exit_code == ExitCode.INFRASTRUCTURE
+    assert "not reachable" in result.output
+    assert "--base-url http://127.0.0.1:9/v1" in result.output.split("devteam resume")[1]
     assert "Traceback" not in result.output
 
 
