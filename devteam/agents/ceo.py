@@ -313,13 +313,19 @@ def evidence_reason(status: str, sel: SelectionState, state: RunState) -> str:
         )
     if sel.get("disagree") and not problems:
         return (
-            f"unverified: the request states no example, and no other of {pool} independent "
-            f"candidates returns what the chosen one returns ({where})"
+            f"unverified: the request states no example, and {_others(sel)} of {pool} "
+            f"independent candidates return what the chosen one returns: no majority ({where})"
         )
     report = state.get("report") or {}
     failing = ", ".join(report.get("failing_tests", [])[:3]) or "see the test output"
     first = problems[0].splitlines()[0] if problems else f"the delivered tests fail ({failing})"
     return f"no candidate passes every check ({where}): {first}"[:400]
+
+
+def _others(sel: SelectionState) -> str:
+    """How many other candidates agree with the chosen one, in words."""
+    others = max(0, int(sel.get("agree", 1)) - 1)
+    return "no other" if others == 0 else f"only {others} other"
 
 
 def review_verdict(state: RunState) -> str:

@@ -105,7 +105,7 @@ class Selection(BaseModel):
         False, description="the choice passes every example the request states (one or more)"
     )
     disagree: bool = Field(
-        False, description="no example, and no other independent candidate agrees with the choice"
+        False, description="no example, and no majority of independent candidates agrees with it"
     )
     unconfirmed: bool = Field(
         False,
@@ -266,15 +266,17 @@ def choose(
     # examples, a second independent candidate that answers the same, or a test that kept
     # its vote. Tests that all lost their vote confirm nothing.
     confirmed = (has_examples and all_examples) or agree >= 2 or bool(ev.tests_passed - suspect)
+    # consensus is a majority of the independent candidates: two of five is not
+    majority = pool >= 2 and agree >= 2 and agree * 2 > pool
     if has_examples and clean:
         verdict = "verified"
-    elif pool >= 2 and agree >= 2 and ev.smoke_ok and not ev.crashes and all_examples:
+    elif majority and ev.smoke_ok and not ev.crashes and all_examples:
         verdict = f"consensus {agree}/{pool}"
     else:
         verdict = "unverified"
     # Without examples, candidates that were run and answer differently are evidence
-    # against: the choice is not clean while no other independent candidate agrees with it.
-    disagree = not has_examples and pool >= 2 and agree < 2 and bool(signatures.get(best.id))
+    # against: the choice is not clean while no majority of independent candidates agrees.
+    disagree = not has_examples and pool >= 2 and not majority and bool(signatures.get(best.id))
     clean = clean and not disagree and confirmed
     return Selection(
         chosen=by_id[best.id].id,

@@ -291,6 +291,22 @@ def test_nothing_that_ran_confirming_the_choice_is_not_a_success() -> None:
     assert agreeing.clean and not agreeing.unconfirmed and agreeing.verdict == "consensus 2/3"
 
 
+def test_two_of_five_agreeing_is_no_consensus() -> None:
+    from devteam.agents.select import Candidate, Evidence, choose
+
+    cands = [Candidate(id=i, origin="draft" if i == 0 else "sample", files={}) for i in range(5)]
+    answers = ["1", "1", "2", "3", "4"]
+    evidence = {
+        i: Evidence(imports={"solution": None}, tests={"passed": ["t::a"]}, probes={"f(1)": a})
+        for i, a in enumerate(answers)
+    }
+    sel = choose(cands, evidence, has_examples=False)
+    assert sel.agree == 2 and sel.disagree and not sel.clean and sel.verdict == "unverified"
+    evidence[2] = evidence[0]  # three of five: a majority
+    sel = choose(cands, evidence, has_examples=False)
+    assert sel.clean and sel.verdict == "consensus 3/5"
+
+
 def test_candidates_that_all_disagree_are_not_a_success(tmp_path: Path) -> None:
     coder = [code(f"return a + b + {k}") for k in range(9)]
     result, model = run(tmp_path, NO_EXAMPLES, {"coder": coder, "tester": [TESTS]}, parallel=1)
