@@ -50,7 +50,8 @@ from devteam.errors import (
 )
 from devteam.events import EventBus, JsonlSink
 from devteam.llm.budget import Budget
-from devteam.llm.client import ChatClient, ChatModel
+from devteam.llm.client import ChatClient
+from devteam.llm.model import ChatModel
 from devteam.roles import load_role
 from devteam.sandbox import ensure_image, open_sandbox
 
@@ -162,7 +163,7 @@ def bench_settings(cfg: BenchConfig, out: Path) -> Settings:
             overrides["model"] = cfg.model
     settings = load_settings(**overrides)
     if cfg.max_tokens is not None:
-        settings.budget = settings.budget.model_copy(update={"max_tokens": cfg.max_tokens})
+        settings.budget = settings.budget.model_copy(update={"max_run_tokens": cfg.max_tokens})
     return settings
 
 
@@ -244,28 +245,22 @@ class _Runner:
         self.cfg, self.strategy, self.settings = cfg, strategy, settings
         self.endpoint, self.out, self.model_factory = endpoint, out, model_factory
 
-    def _model(self, task: Task, budget: Budget, events: EventBus) -> ChatModel | None:
+    def _model(self, task: Task) -> ChatModel | None:
         if self.model_factory is not None:
-            model = self.model_factory(task)
-        elif not self.strategy.needs_model:
+            return self.model_factory(task)
+        if not self.strategy.needs_model:
             return None
-        else:
-            assert self.endpoint.base_url is not None
-            s = self.settings
-            model = ChatClient(
-                base_url=self.endpoint.base_url,
-                model=self.endpoint.model,
-                api_key=s.api_key,
-                budget=budget,
-                events=events,
-                temperature=0.0,
-                seed=self.cfg.seed,
-                max_tokens=s.max_tokens_per_call,
-                timeout_s=s.request_timeout_s,
-                structured_output=self.endpoint.structured_output,  # type: ignore[arg-type]
-            )
-        model.bind(budget, events)
-        return model
+        assert self.endpoint.base_url is not None
+        s = self.settings
+        return ChatClient(
+            base_url=self.endpoint.base_url,
+            model=self.endpoint.model,
+            api_key=s.api_key,
+            temperature=0.0,
+            seed=self.cfg.seed,
+            timeout_s=s.request_timeout_s,
+            structured_output=self.endpoint.structured_output,  # type: ignore[arg-type]
+        )
 
     def run(self, task: Task) -> TaskResult:
         slug = task.slug
@@ -277,7 +272,7 @@ class _Runner:
         audit = settings.run_dir(slug) / "audit.jsonl"
         budget = Budget(settings.budget)
         events = EventBus(slug, [JsonlSink(audit)])
-        inner = self._model(task, budget, events)
+        inner = self._model(task)
         model = TimedModel(inner) if inner is not None else None
         sandbox = TimedSandbox(open_sandbox(settings.sandbox))
         ctx = Context(

@@ -32,6 +32,7 @@ from devteam.config import Settings
 from devteam.errors import BudgetExceededError
 from devteam.events import EventBus, FilesWritten, RunFinished, RunStarted
 from devteam.llm.budget import Budget
+from devteam.llm.metered import MeteredModel
 from devteam.llm.parsing import extract_files
 from devteam.roles import load_role
 
@@ -114,10 +115,13 @@ def _finish(ctx: Context, out: Outcome) -> Outcome:
     return out
 
 
-def _model(ctx: Context) -> TimedModel:
+def _model(ctx: Context) -> MeteredModel:
+    """The task's model, charged to its budget and logged to its audit log."""
     if ctx.model is None:
         raise BenchError(f"The strategy for {ctx.task.id} needs a model and none was given.")
-    return ctx.model
+    return MeteredModel(
+        ctx.model, ctx.budget, ctx.events, max_tokens=ctx.settings.max_tokens_per_call
+    )
 
 
 # -- single ----------------------------------------------------------------------------------

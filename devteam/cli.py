@@ -163,7 +163,7 @@ def run(
             overrides["model"] = model
     settings = _settings(**overrides)
     for flag, field, value in (
-        ("--max-tokens", "max_tokens", max_tokens),
+        ("--max-tokens", "max_run_tokens", max_tokens),
         ("--max-fix-attempts", "max_fix_attempts", max_fix_attempts),
     ):
         if value is not None:

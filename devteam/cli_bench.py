@@ -202,6 +202,7 @@ def ceiling_cmd(
     from devteam.events import EventBus, JsonlSink
     from devteam.llm.budget import Budget
     from devteam.llm.client import ChatClient
+    from devteam.llm.metered import MeteredModel
     from devteam.sandbox import ensure_image
 
     signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -219,17 +220,20 @@ def ceiling_cmd(
         ) as endpoint:
             assert endpoint.base_url is not None
             events = EventBus("ceiling", [JsonlSink(out / "model-calls.jsonl")])
-            budget = Budget(settings.budget.model_copy(update={"max_tokens": 10**9}))
-            client = ChatClient(
-                base_url=endpoint.base_url,
-                model=endpoint.model,
-                api_key=settings.api_key,
-                budget=budget,
-                events=events,
-                temperature=0.0,
-                seed=seed,
+            budget = Budget(settings.budget.model_copy(update={"max_run_tokens": 10**9}))
+            client = MeteredModel(
+                ChatClient(
+                    base_url=endpoint.base_url,
+                    model=endpoint.model,
+                    api_key=settings.api_key,
+                    temperature=0.0,
+                    seed=seed,
+                    timeout_s=settings.request_timeout_s,
+                ),
+                budget,
+                events,
                 max_tokens=settings.max_tokens_per_call,
-                timeout_s=settings.request_timeout_s,
+                stream=False,
             )
             meta = {
                 "model": endpoint.model,

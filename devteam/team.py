@@ -40,7 +40,9 @@ from devteam.events import (
     _Event,
 )
 from devteam.llm.budget import Budget
-from devteam.llm.client import ChatClient, ChatModel
+from devteam.llm.client import ChatClient
+from devteam.llm.metered import MeteredModel
+from devteam.llm.model import ChatModel
 from devteam.runlock import run_lock
 from devteam.sandbox import Sandbox, ensure_image, open_sandbox
 from devteam.teams import TeamConfig, load_team
@@ -354,7 +356,7 @@ class Team:
                 else Workspace.create(root)
             )
             deps = Deps(
-                model=self._model or _Unopened(),
+                model=cast(MeteredModel, _Unopened()),
                 sandbox=self._sandbox or _Unopened(),
                 workspace=workspace,
                 events=events,
@@ -368,8 +370,12 @@ class Team:
                 return result(prior, "", question=pending[0].value)
             # The sandbox first: without Docker, fail before paying for a model start.
             deps.sandbox = self._sandbox or stack.enter_context(self._open_sandbox(workspace))
-            model = self._model or stack.enter_context(self._open_model(budget, events, run_dir))
-            model.bind(budget, events)
+            model = MeteredModel(
+                self._model or stack.enter_context(self._open_model(run_dir)),
+                budget,
+                events,
+                max_tokens=self.settings.max_tokens_per_call,
+            )
             deps.model = model
             events.emit(
                 RunStarted(
@@ -412,7 +418,7 @@ class Team:
             return done
 
     @contextmanager
-    def _open_model(self, budget: Budget, events: EventBus, run_dir: Path) -> Iterator[ChatClient]:
+    def _open_model(self, run_dir: Path) -> Iterator[ChatClient]:
         s = self.settings
         with ExitStack() as stack:
             if s.uses_embedded_model:
@@ -436,13 +442,12 @@ class Team:
                 base_url=base_url,
                 model=name,
                 api_key=s.api_key,
-                budget=budget,
-                events=events,
                 temperature=s.temperature,
                 seed=s.seed,
-                max_tokens=s.max_tokens_per_call,
                 timeout_s=s.request_timeout_s,
                 structured_output=s.structured_output,
+                # llama-cpp-python's server reports no usage in a stream: whole replies do.
+                stream=not s.uses_embedded_model,
             )
 
     @contextmanager

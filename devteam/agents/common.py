@@ -23,8 +23,9 @@ from devteam.config import Settings
 from devteam.errors import BudgetExceededError, ModelOutputError, PathEscapeError
 from devteam.events import EventBus, FilesWritten, Note, PhaseStarted
 from devteam.llm.budget import Budget
-from devteam.llm.client import ChatModel, ChatReply, ask_structured
+from devteam.llm.metered import ChatReply, MeteredModel
 from devteam.llm.parsing import extract_files
+from devteam.llm.structured import ask_structured
 from devteam.roles import Role, load_role, load_role_file
 from devteam.sandbox.base import Sandbox
 from devteam.teams import RoleKind, TeamConfig, load_team
@@ -37,7 +38,7 @@ T = TypeVar("T", bound=BaseModel)
 class Deps:
     """What the nodes act through. Built by the Team; fakes in tests."""
 
-    model: ChatModel
+    model: MeteredModel
     sandbox: Sandbox
     workspace: Workspace
     events: EventBus
@@ -84,6 +85,7 @@ class Deps:
         return self.model.complete(
             self.prompt(name).messages(template, reminder=reminder, **variables),
             role=name,
+            template=template,
             max_tokens=(conf.max_tokens if conf and conf.max_tokens else max_tokens),
             stop=stop,
             temperature=temperature
@@ -102,6 +104,7 @@ class Deps:
             self.prompt(name).messages(template, **variables),
             schema,
             role=name,
+            template=template,
             max_tokens=(conf.max_tokens if conf and conf.max_tokens else max_tokens),
         )
         return value

@@ -1,9 +1,10 @@
 """A scripted chat model for fast, deterministic tests of the graph.
 
-Replies come from a list (in order) or a function of (role, messages). It charges the
-budget and emits audit events exactly as the real client does, and, like a server, cuts a
-reply at its ``max_tokens`` (capped by the budget's remaining tokens) at four characters a
-token, the rate it counts tokens at.
+Replies come from a list (in order) or a function of (role, messages). Like a server, it
+cuts a reply at the call's ``max_tokens`` (four characters a token, the rate it counts
+tokens at), ends it before a stop string, reports its usage, and hands the reply to the
+call's ``on_text`` in a few pieces. Budgets and audit events are ``MeteredModel``'s, as for
+every model.
 """
 
 from __future__ import annotations
@@ -11,14 +12,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
+from typing import Unpack
 
-from pydantic import BaseModel
-
-from devteam.events import EventBus
-from devteam.llm.budget import Budget
-from devteam.llm.client import ChatReply, Messages, account
+from devteam.llm.model import CallOptions, Messages, ModelReply
 
 Responder = Callable[[str, Messages], str]
+#: How many pieces a reply is handed to ``on_text`` in (as a server streams it).
+DELTA_PIECES = 3
 
 
 def by_role(replies: Mapping[str, Sequence[str] | str]) -> Responder:
@@ -45,46 +45,24 @@ class ScriptExhaustedError(AssertionError):
 
 
 class ScriptedModel:
-    def __init__(
-        self,
-        replies: Sequence[str] | Responder,
-        *,
-        budget: Budget | None = None,
-        events: EventBus | None = None,
-        name: str = "scripted",
-        max_tokens: int = 1536,
-    ) -> None:
+    def __init__(self, replies: Sequence[str] | Responder, *, name: str = "scripted") -> None:
         self.name = name
-        self.max_tokens = max_tokens
         self._replies = list(replies) if not callable(replies) else None
         self._responder = replies if callable(replies) else None
-        self.budget = budget
-        self.events = events or EventBus()
         self.calls: list[tuple[str, Messages]] = []
+        self.templates: list[str] = []
         self.temperatures: list[float | None] = []
         self.seeds: list[int | None] = []
         self.stops: list[list[str]] = []
-        self.limits: list[int] = []  # the max_tokens each call ran with, after the budget cap
+        self.limits: list[int | None] = []  # the max_tokens each call ran with
 
-    def bind(self, budget: Budget, events: EventBus) -> None:
-        self.budget, self.events = budget, events
-
-    def complete(
-        self,
-        messages: Messages,
-        *,
-        role: str,
-        max_tokens: int | None = None,
-        schema: type[BaseModel] | None = None,
-        temperature: float | None = None,
-        stop: list[str] | None = None,
-        seed: int | None = None,
-    ) -> ChatReply:
-        if self.budget is not None:
-            self.budget.check()
+    def complete(self, messages: Messages, **options: Unpack[CallOptions]) -> ModelReply:
+        role = options.get("role", "")
+        stop = options.get("stop") or []
         self.calls.append((role, messages))
-        self.temperatures.append(temperature)
-        self.seeds.append(seed)
+        self.templates.append(options.get("template", ""))
+        self.temperatures.append(options.get("temperature"))
+        self.seeds.append(options.get("seed"))
         if self._responder is not None:
             text = self._responder(role, messages)
         elif self._replies:
@@ -93,27 +71,22 @@ class ScriptedModel:
             raise ScriptExhaustedError(
                 f"no scripted reply left for the {role} (call {len(self.calls)})"
             )
-        limit = max_tokens or self.max_tokens
-        if self.budget is not None:
-            limit = self.budget.cap_completion(limit)
+        limit = options.get("max_tokens")
         self.limits.append(limit)
-        for marker in stop or []:  # as a server does: the reply ends before a stop string
+        for marker in stop:  # as a server does: the reply ends before a stop string
             text = text.split(marker, 1)[0]
-        self.stops.append(list(stop or []))
-        if len(text) // 4 + 1 > limit:  # as a server does: generation stops at max_tokens
+        self.stops.append(list(stop))
+        if limit and len(text) // 4 + 1 > limit:  # as a server does: it stops at max_tokens
             text = text[: max(0, limit - 1) * 4]
-        prompt_tokens = sum(len(str(m.get("content", ""))) for m in messages) // 4 + 1
-        completion_tokens = len(text) // 4 + 1
-        return account(
-            self.budget,
-            self.events,
-            role=role,
-            model=self.name,
-            messages=messages,
+        on_text = options.get("on_text")
+        if on_text is not None:
+            step = max(1, -(-len(text) // DELTA_PIECES))
+            for i in range(0, len(text), step):
+                on_text(text[i : i + step])
+        return ModelReply(
             text=text,
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-            latency_s=0.0,
+            prompt_tokens=sum(len(str(m.get("content", ""))) for m in messages) // 4 + 1,
+            completion_tokens=len(text) // 4 + 1,
         )
 
 

@@ -11,7 +11,9 @@ from devteam.config import BudgetSettings
 from devteam.errors import BudgetExceededError, ModelError, ModelUnavailableError
 from devteam.events import EventBus
 from devteam.llm.budget import Budget
-from devteam.llm.client import ChatClient, ask_structured
+from devteam.llm.client import ChatClient
+from devteam.llm.metered import MeteredModel
+from devteam.llm.structured import ask_structured
 from tests.badinput.fake_openai import fake_openai
 
 Q = [{"role": "user", "content": "q"}]
@@ -21,14 +23,11 @@ class Answer(BaseModel):
     goal: str
 
 
-def client(base_url: str, *, wall_s: float = 1800, timeout_s: float = 600) -> ChatClient:
-    return ChatClient(
-        base_url=base_url,
-        model="m",
-        api_key="k",
-        budget=Budget(BudgetSettings(max_wall_s=wall_s)),
-        events=EventBus(),
-        timeout_s=timeout_s,
+def client(base_url: str, *, wall_s: float = 1800, timeout_s: float = 600) -> MeteredModel:
+    return MeteredModel(
+        ChatClient(base_url=base_url, model="m", api_key="k", timeout_s=timeout_s),
+        Budget(BudgetSettings(max_wall_s=wall_s)),
+        EventBus(),
     )
 
 

@@ -18,7 +18,7 @@ from bench.harness import BenchConfig, run_bench
 from bench.tasks import Task, load_tasks
 from devteam import cli
 from devteam.config import SandboxSettings
-from devteam.llm.client import Messages
+from devteam.llm.model import Messages
 from devteam.llm.scripted import ScriptedModel
 
 pytestmark = pytest.mark.docker

@@ -11,7 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from devteam.llm.client import Messages
+from devteam.llm.model import Messages
 
 REPO = "octo-org/widgets"
 ISSUE_TITLE = "total() must apply the discount as a percentage"

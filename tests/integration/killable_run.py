@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from devteam.config import Settings
-from devteam.llm.client import Messages
+from devteam.llm.model import Messages
 from devteam.llm.scripted import ScriptedModel
 from devteam.team import Team
 from tests.integration.test_team_docker import BUGGY_CODE, CODE_IS_WRONG, TESTS

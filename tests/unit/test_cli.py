@@ -11,7 +11,7 @@ from devteam import cli
 
 
 def test_a_bad_setting_is_one_red_line_and_exit_1(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DEVTEAM_BUDGET__MAX_TOKENS", "many")
+    monkeypatch.setenv("DEVTEAM_BUDGET__MAX_RUN_TOKENS", "many")
     result = CliRunner().invoke(cli.app, ["run", "anything"])
     assert result.exit_code == 1
     assert "Invalid setting" in result.output and "Traceback" not in result.output

@@ -147,7 +147,7 @@ def test_malformed_spec_twice_falls_back_to_the_request_and_says_so(tmp_path: Pa
 def test_token_budget_ends_the_run_cleanly(tmp_path: Path) -> None:
     fails = [failed(error=f"E   assert {i} == 0") for i in range(9)]
     result, _model, _, _ = run(
-        tmp_path, [SPEC, CODE] + [FIX] * 8, fails, max_tokens=700, max_fix_attempts=8
+        tmp_path, [SPEC, CODE] + [FIX] * 8, fails, max_run_tokens=700, max_fix_attempts=8
     )
     assert result.status == "budget_exhausted"
     assert "Token budget" in result.reason

@@ -306,7 +306,7 @@ def test_token_budget_ends_the_team_run_cleanly_and_keeps_the_work(tmp_path: Pat
         "coder": [CODE] + [CODE_V2, CODE] * 5,
     }
     fails = [failed(error=f"E   assert {i} == 0") for i in range(12)]
-    team, _ = make(tmp_path, script, fails, budget={"max_tokens": 900, "max_fix_attempts": 10})
+    team, _ = make(tmp_path, script, fails, budget={"max_run_tokens": 900, "max_fix_attempts": 10})
     result = team.run(TASK, run_id="r1")
     assert result.status == "budget_exhausted" and "Token budget" in result.reason
     assert result.tokens < 900 + 1536
