@@ -52,11 +52,11 @@ from devteam.events import EventBus, JsonlSink
 from devteam.llm.budget import Budget
 from devteam.llm.client import ChatClient
 from devteam.llm.model import ChatModel
+from devteam.progress import Progress
 from devteam.roles import load_role
 from devteam.sandbox import ensure_image, open_sandbox
 
 ModelFactory = Callable[[Task], ChatModel]
-Progress = Callable[[str], None]
 
 #: Errors that stop the whole bench: nothing after them could be measured.
 INFRA_ERRORS = (ModelUnavailableError, SandboxUnavailableError, BenchError)

@@ -61,6 +61,13 @@ class Budget:
     def remaining_tokens(self) -> int:
         return max(0, self.limits.max_run_tokens - self.tokens)
 
+    def carry(self, spent: Mapping[str, Any]) -> None:
+        """Count what the run spent before it was resumed (its graph state's totals)."""
+        self.prompt_tokens += int(spent.get("prompt_tokens", 0))
+        self.completion_tokens += int(spent.get("completion_tokens", 0))
+        self._elapsed_before += float(spent.get("elapsed_s", 0.0))
+        self.steps += int(spent.get("steps", 0))
+
     def check(self) -> None:
         """Raise BudgetExceededError if any bound is already reached."""
         if self.tokens >= self.limits.max_run_tokens:

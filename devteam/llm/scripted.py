@@ -1,6 +1,8 @@
 """A scripted chat model for fast, deterministic tests of the graph.
 
-Replies come from a list (in order) or a function of (role, messages). Like a server, it
+Replies come from a list (in order), a function of (role, messages), or a script keyed by
+(role, template): the prompt a role asks with, never its wording, so rewording a prompt
+breaks no test. Like a server, it
 cuts a reply at the call's ``max_tokens`` (four characters a token, the rate it counts
 tokens at), ends it before a stop string, reports its usage, and hands the reply to the
 call's ``on_text`` in a few pieces. Budgets and audit events are ``MeteredModel``'s, as for
@@ -17,6 +19,8 @@ from typing import Unpack
 from devteam.llm.model import CallOptions, Messages, ModelReply
 
 Responder = Callable[[str, Messages], str]
+#: Replies by (role, template): a list is used in order, a plain string every time.
+Script = Mapping[tuple[str, str], Sequence[str] | str]
 #: How many pieces a reply is handed to ``on_text`` in (as a server streams it).
 DELTA_PIECES = 3
 
@@ -45,9 +49,16 @@ class ScriptExhaustedError(AssertionError):
 
 
 class ScriptedModel:
-    def __init__(self, replies: Sequence[str] | Responder, *, name: str = "scripted") -> None:
+    def __init__(
+        self, replies: Sequence[str] | Responder | Script, *, name: str = "scripted"
+    ) -> None:
         self.name = name
-        self._replies = list(replies) if not callable(replies) else None
+        self._script = (
+            {k: (v if isinstance(v, str) else list(v)) for k, v in replies.items()}
+            if isinstance(replies, Mapping)
+            else None
+        )
+        self._replies = list(replies) if isinstance(replies, Sequence) else None
         self._responder = replies if callable(replies) else None
         self.calls: list[tuple[str, Messages]] = []
         self.templates: list[str] = []
@@ -63,7 +74,9 @@ class ScriptedModel:
         self.templates.append(options.get("template", ""))
         self.temperatures.append(options.get("temperature"))
         self.seeds.append(options.get("seed"))
-        if self._responder is not None:
+        if self._script is not None:
+            text = self._scripted(role, options.get("template", ""))
+        elif self._responder is not None:
             text = self._responder(role, messages)
         elif self._replies:
             text = self._replies.pop(0)
@@ -88,6 +101,15 @@ class ScriptedModel:
             prompt_tokens=sum(len(str(m.get("content", ""))) for m in messages) // 4 + 1,
             completion_tokens=len(text) // 4 + 1,
         )
+
+    def _scripted(self, role: str, template: str) -> str:
+        assert self._script is not None
+        script = self._script.get((role, template))
+        if isinstance(script, str):
+            return script
+        if not script:
+            raise ScriptExhaustedError(f"no scripted reply left for the {role}'s {template!r}")
+        return script.pop(0)
 
 
 def solving_responder(
