@@ -27,7 +27,7 @@ from devteam.llm.budget import Budget
 from devteam.llm.metered import ChatReply, MeteredModel
 from devteam.llm.parsing import extract_files
 from devteam.llm.structured import ask_structured
-from devteam.roles import Role, load_role, load_role_file
+from devteam.roles import Role, load_role, load_role_file, texts
 from devteam.sandbox.base import Sandbox
 from devteam.teams import RoleKind, TeamConfig
 from devteam.workspace import Workspace, provenance
@@ -122,6 +122,7 @@ class Deps:
             role=name,
             template=template,
             max_tokens=(conf.max_tokens if conf and conf.max_tokens else max_tokens),
+            repair=lambda error: texts.text("json_repair", error=error),
         )
         return value
 

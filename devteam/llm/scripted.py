@@ -1,8 +1,8 @@
 """A scripted chat model for fast, deterministic tests of the graph.
 
-Replies come from a list (in order), a function of (role, messages), or a script keyed by
-(role, template): the prompt a role asks with, never its wording, so rewording a prompt
-breaks no test. Like a server, it
+Replies come from a list (in order), a function of (role, template, messages), or a
+script keyed by (role, template). Scripts match on which prompt a role asks with, never on
+its wording, so rewording a prompt breaks no test. Like a server, it
 cuts a reply at the call's ``max_tokens`` (four characters a token, the rate it counts
 tokens at), ends it before a stop string, reports its usage, and hands the reply to the
 call's ``on_text`` in a few pieces. Budgets and audit events are ``MeteredModel``'s, as for
@@ -12,13 +12,13 @@ every model.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Unpack
 
 from devteam.llm.model import CallOptions, Messages, ModelReply
 
-Responder = Callable[[str, Messages], str]
+#: A function of (role, template, messages) -> the reply.
+Responder = Callable[[str, str, Messages], str]
 #: Replies by (role, template): a list is used in order, a plain string every time.
 Script = Mapping[tuple[str, str], Sequence[str] | str]
 #: How many pieces a reply is handed to ``on_text`` in (as a server streams it).
@@ -33,7 +33,7 @@ def by_role(replies: Mapping[str, Sequence[str] | str]) -> Responder:
     """
     queues = {role: (r if isinstance(r, str) else list(r)) for role, r in replies.items()}
 
-    def respond(role: str, messages: Messages) -> str:
+    def respond(role: str, template: str, messages: Messages) -> str:
         script = queues.get(role)
         if isinstance(script, str):
             return script
@@ -71,13 +71,14 @@ class ScriptedModel:
         role = options.get("role", "")
         stop = options.get("stop") or []
         self.calls.append((role, messages))
-        self.templates.append(options.get("template", ""))
+        self.templates.append(options.get("template") or "")
         self.temperatures.append(options.get("temperature"))
         self.seeds.append(options.get("seed"))
+        template = options.get("template", "")
         if self._script is not None:
-            text = self._scripted(role, options.get("template", ""))
+            text = self._scripted(role, template)
         elif self._responder is not None:
-            text = self._responder(role, messages)
+            text = self._responder(role, template, messages)
         elif self._replies:
             text = self._replies.pop(0)
         else:
@@ -118,16 +119,16 @@ def solving_responder(
     """Answers every role of any team as a model that gets the task right first time.
 
     For smoke tests of whole pipelines (teams, benchmarks): the CEO's spec names
-    ``files``, the tester writes ``tests``, the coder writes ``files`` (and ``tests``, for
-    teams where it writes its own), reviewers approve and the CEO accepts.
+    ``files`` (with one acceptance criterion), the tester writes ``tests``, the coder writes
+    ``files`` (and ``tests``, for teams where it writes its own), reviewers approve and the
+    CEO accepts. It goes by the role's kind and the template, never by a prompt's wording.
     """
 
     def blocks(contents: Mapping[str, str]) -> str:
         return "\n".join(f"FILE: {p}\n```python\n{c.rstrip()}\n```\n" for p, c in contents.items())
 
-    def respond(role: str, messages: Messages) -> str:
-        prompt = str(messages[-1].get("content", ""))
-        if "Write the specification" in prompt:
+    def respond(role: str, template: str, messages: Messages) -> str:
+        if template == "spec":
             return json.dumps(
                 {
                     "goal": goal,
@@ -137,14 +138,13 @@ def solving_responder(
                     "questions": [],
                 }
             )
-        if "For each criterion" in prompt:
-            n = len(re.findall(r"^\d+\. ", prompt, flags=re.MULTILINE)) or 1
-            return json.dumps({"checks": [{"met": True, "evidence": "tested"}] * n})
-        if '"approved"' in prompt:
+        if template == "accept":
+            return json.dumps({"checks": [{"met": True, "evidence": "tested"}]})
+        if template == "review":
             return '{"approved": true, "changes": []}'
-        if "VERDICT" in prompt:
+        if template == "triage":
             return "VERDICT: code\nREASON: the tests follow the specification."
-        if "test engineer" in str(messages[0].get("content", "")):
+        if template == "properties" or (template == "write" and role.startswith("tester")):
             return blocks(tests)
         return blocks({**files, **tests})
 

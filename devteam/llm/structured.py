@@ -3,6 +3,7 @@ once with the parser's error, and only then a clear ModelOutputError."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -14,10 +15,8 @@ from devteam.llm.parsing import parse_model
 
 T = TypeVar("T", bound=BaseModel)
 
-REPAIR_PROMPT = (
-    "Your reply could not be used: {error}\n"
-    "Reply again with only one JSON object that matches the schema. No prose, no code fence."
-)
+#: The template a repair call is labelled with (for logs and scripted models).
+REPAIR_TEMPLATE = "json_repair"
 
 
 def ask_structured(
@@ -28,13 +27,18 @@ def ask_structured(
     role: str,
     template: str = "",
     max_tokens: int | None = None,
+    repair: Callable[[str], str],
 ) -> tuple[T, list[ChatReply]]:
-    """Ask for a ``schema`` object; repair once with the parser's error; else ModelOutputError."""
+    """Ask for a ``schema`` object; repair once with the parser's error; else ModelOutputError.
+
+    ``repair(error)`` is the message that asks again (its text is data: the caller's).
+    """
     replies: list[ChatReply] = []
     convo = list(messages)
     for attempt in range(2):
+        label = template if attempt == 0 else REPAIR_TEMPLATE
         reply = model.complete(
-            convo, role=role, template=template, max_tokens=max_tokens, schema=schema
+            convo, role=role, template=label, max_tokens=max_tokens, schema=schema
         )
         replies.append(reply)
         try:
@@ -49,7 +53,7 @@ def ask_structured(
             convo = [
                 *messages,
                 {"role": "assistant", "content": reply.text},
-                {"role": "user", "content": REPAIR_PROMPT.format(error=error)},
+                {"role": "user", "content": repair(error)},
             ]
     raise AssertionError("unreachable")
 

@@ -14,9 +14,14 @@ from devteam.llm.budget import Budget
 from devteam.llm.client import ChatClient
 from devteam.llm.metered import MeteredModel
 from devteam.llm.structured import ask_structured
+from devteam.roles import texts
 from tests.badinput.fake_openai import fake_openai
 
 Q = [{"role": "user", "content": "q"}]
+
+
+def repair_message(error: str) -> str:
+    return texts.text("json_repair", error=error)
 
 
 class Answer(BaseModel):
@@ -63,8 +68,8 @@ def test_a_hung_server_within_the_budget_is_cut_off_by_request_timeout() -> None
 def test_a_single_500_is_retried_and_downgrades_nothing() -> None:
     with fake_openai("500_once") as (url, state):
         c = client(url)
-        answer, _ = ask_structured(c, Q, Answer, role="ceo")
-        ask_structured(c, Q, Answer, role="ceo")
+        answer, _ = ask_structured(c, Q, Answer, role="ceo", repair=repair_message)
+        ask_structured(c, Q, Answer, role="ceo", repair=repair_message)
     assert answer.goal.startswith("A function add")
     formats = [(r.get("response_format") or {}).get("type") for r in state.requests]
     assert formats == ["json_schema"] * 3  # the 500, its retry, and the next call

@@ -46,7 +46,7 @@ def test_ceiling_counts_right_candidates_selection_and_tester_accuracy(
     right = f"FILE: solution.py\n```python\n{task.reference['solution.py']}```\n"
     coder = [WRONG, WRONG, right]  # candidate 0 wrong; of two samples, the second is right
 
-    def respond(role: str, messages: Messages) -> str:
+    def respond(role: str, template: str, messages: Messages) -> str:
         return TESTS if role == "tester" else coder.pop(0)
 
     records = run_ceiling(

@@ -67,7 +67,7 @@ def test_long_replies_overshoot_the_token_budget_by_one_prompt_at_most(tmp_path:
 
 
 def test_the_wall_clock_budget_stops_a_run_between_calls(tmp_path: Path) -> None:
-    def slow(role: str, messages: Messages) -> str:
+    def slow(role: str, template: str, messages: Messages) -> str:
         if role == "coder":
             time.sleep(1.2)  # the coder's call takes longer than the whole run may
             return CODE

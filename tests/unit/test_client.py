@@ -19,6 +19,11 @@ from devteam.llm.budget import Budget
 from devteam.llm.client import ChatClient
 from devteam.llm.metered import MeteredModel
 from devteam.llm.structured import ask_structured
+from devteam.roles import texts
+
+
+def repair_message(error: str) -> str:
+    return texts.text("json_repair", error=error)
 
 
 class Answer(BaseModel):
@@ -127,12 +132,14 @@ def client(
 def test_structured_output_downgrades_once_to_what_the_server_takes(server: str) -> None:
     seen: list[Any] = []
     c = client(server, EventBus("r", [seen.append]))
-    answer, _ = ask_structured(c, [{"role": "user", "content": "q"}], Answer, role="ceo")
+    answer, _ = ask_structured(
+        c, [{"role": "user", "content": "q"}], Answer, role="ceo", repair=repair_message
+    )
     assert answer.value == 42
     formats = [(r.get("response_format") or {}).get("type") for r in FakeOpenAI.requests]
     assert formats == ["json_schema", "json_object"]  # one refusal, not retried
     assert FakeOpenAI.requests[1]["response_format"]["schema"]["required"] == ["value"]
-    ask_structured(c, [{"role": "user", "content": "q"}], Answer, role="ceo")
+    ask_structured(c, [{"role": "user", "content": "q"}], Answer, role="ceo", repair=repair_message)
     assert len(FakeOpenAI.requests) == 3  # the choice is remembered
     assert c.budget.prompt_tokens == 22 and c.budget.completion_tokens == 10
     calls = [e for e in seen if e.kind == "model_call"]
