@@ -1,6 +1,6 @@
 """``devteam bench``: run a benchmark suite through a strategy, compare results.
 
-The harness lives in the top-level ``bench`` package (bench/harness.py); this is its CLI.
+The harness lives in ``devteam.bench`` (devteam/bench/harness.py); this is its CLI.
 """
 
 from __future__ import annotations
@@ -73,13 +73,13 @@ def run_cmd(
     ] = False,
 ) -> None:
     """Run a suite through a strategy; write results.json and results.md."""
-    from bench.harness import BenchConfig, run_bench
+    from devteam.bench.harness import BenchConfig, run_bench
 
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         chosen = [t for t in tasks.split(",") if t.strip()] if tasks else None
         if every is not None and suite == "humaneval":
-            from bench.tasks import humaneval_every
+            from devteam.bench.tasks import humaneval_every
 
             chosen = [*(chosen or []), *humaneval_every(every)]
         cfg = BenchConfig(
@@ -123,7 +123,7 @@ def compare(
     ] = False,
 ) -> None:
     """Print one comparison table (Markdown) of several bench results."""
-    from bench.report import compare as compare_results
+    from devteam.bench.report import compare as compare_results
 
     try:
         print(compare_results(results, per_task=per_task), end="")
@@ -140,7 +140,7 @@ def merge(
     out: Annotated[Path, typer.Option(help="New folder for the merged results.")],
 ) -> None:
     """Replace a run's tasks with a rerun's; write merged results.json and results.md."""
-    from bench.merge import merge as merge_results
+    from devteam.bench.merge import merge as merge_results
 
     try:
         merged = merge_results(base, reruns, out)
@@ -161,7 +161,7 @@ def list_tasks(
     full: Annotated[bool, typer.Option("--full", help="HumanEval: all 164.")] = False,
 ) -> None:
     """List a suite's task ids (HumanEval: the CPU subset unless --full)."""
-    from bench.tasks import all_task_ids
+    from devteam.bench.tasks import all_task_ids
 
     try:
         for task_id in all_task_ids(suite, full=full):
@@ -196,9 +196,9 @@ def ceiling_cmd(
 
     Example: devteam bench ceiling --every 4 --samples 9 --model qwen2.5-coder-1.5b
     """
-    from bench.ceiling import run_ceiling
-    from bench.harness import BenchConfig, bench_settings, open_endpoint
-    from bench.tasks import humaneval_every, load_tasks
+    from devteam.bench.ceiling import run_ceiling
+    from devteam.bench.harness import BenchConfig, bench_settings, open_endpoint
+    from devteam.bench.tasks import humaneval_every, load_tasks
     from devteam.events import EventBus, JsonlSink
     from devteam.llm.budget import Budget
     from devteam.llm.client import ChatClient

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.ceiling import pass_at_k, run_ceiling
-from bench.tasks import load_tasks
+from devteam.bench.ceiling import pass_at_k, run_ceiling
+from devteam.bench.tasks import load_tasks
 from devteam.config import BudgetSettings, SandboxSettings
 from devteam.events import EventBus
 from devteam.llm.budget import Budget

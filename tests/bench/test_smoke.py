@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from bench.harness import BenchConfig, run_bench
-from bench.tasks import Task, load_tasks
 from devteam import cli
+from devteam.bench.harness import BenchConfig, run_bench
+from devteam.bench.tasks import Task, load_tasks
 from devteam.config import SandboxSettings
 from devteam.llm.model import Messages
 from devteam.llm.scripted import ScriptedModel

@@ -9,12 +9,19 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bench.errors import BenchError
-from bench.grading import is_source_file, source_files
-from bench.results import TaskResult, summarise
-from bench.strategies import Reflect, Single, TeamStrategy, assign_paths, make_strategy, safe_path
-from bench.tasks import HUMANEVAL_CPU_SUBSET, load_tasks, project_names
 from devteam import cli
+from devteam.bench.errors import BenchError
+from devteam.bench.grading import is_source_file, source_files
+from devteam.bench.results import TaskResult, summarise
+from devteam.bench.strategies import (
+    Reflect,
+    Single,
+    TeamStrategy,
+    assign_paths,
+    make_strategy,
+    safe_path,
+)
+from devteam.bench.tasks import HUMANEVAL_CPU_SUBSET, load_tasks, project_names
 from devteam.llm.parsing import extract_files
 
 
@@ -166,7 +173,7 @@ def test_cli_compare_of_a_missing_folder(tmp_path: Path) -> None:
 
 def test_a_task_cut_short_by_a_stopping_bench_is_not_recorded(tmp_path: Path) -> None:
     """One task crashes the bench while another runs: the other's late result is dropped."""
-    from bench.harness import _run_all
+    from devteam.bench.harness import _run_all
 
     release = threading.Event()
     tasks = load_tasks("projects", ["bank_account", "units"])
@@ -194,7 +201,8 @@ def test_the_ablation_teams_load_and_differ_from_the_default_in_one_thing() -> N
 
     default = load_team("default")
     teams = {
-        p.stem: load_team(p) for p in (Path(__file__).parents[2] / "bench/teams").glob("*.yaml")
+        p.stem: load_team(p)
+        for p in (Path(__file__).parents[2] / "devteam/bench/teams").glob("*.yaml")
     }
     assert set(teams) == {
         "evidence-no-tester",

@@ -33,15 +33,22 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 import devteam
-from bench import resume as resuming
-from bench.errors import BenchError
-from bench.grading import grade, read_tree
-from bench.prompts import load_prompts
-from bench.results import BenchResults, Metadata, Segment, TaskResult, summarise, write_results
-from bench.run_breakdown import spend_of
-from bench.strategies import Context, Outcome, Strategy, TeamStrategy, make_strategy
-from bench.tasks import Task, load_tasks
-from bench.timing import TimedModel, TimedSandbox
+from devteam.bench import resume as resuming
+from devteam.bench.errors import BenchError
+from devteam.bench.grading import grade, read_tree
+from devteam.bench.prompts import load_prompts
+from devteam.bench.results import (
+    BenchResults,
+    Metadata,
+    Segment,
+    TaskResult,
+    summarise,
+    write_results,
+)
+from devteam.bench.run_breakdown import spend_of
+from devteam.bench.strategies import Context, Outcome, Strategy, TeamStrategy, make_strategy
+from devteam.bench.tasks import Task, load_tasks
+from devteam.bench.timing import TimedModel, TimedSandbox
 from devteam.config import Settings, load_settings
 from devteam.errors import (
     BudgetExceededError,

@@ -27,8 +27,6 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from bench.grading import grade, source_files
-from bench.tasks import Task
 from devteam.agents.examples import (
     EXAMPLES_FILE,
     examples_test_file,
@@ -39,6 +37,8 @@ from devteam.agents.examples import (
 from devteam.agents.execution import check_plan, run_candidates
 from devteam.agents.replies import assign_paths, is_test_path
 from devteam.agents.select import Candidate, Evidence, choose
+from devteam.bench.grading import grade, source_files
+from devteam.bench.tasks import Task
 from devteam.config import SandboxSettings
 from devteam.llm.metered import MeteredModel
 from devteam.llm.parsing import extract_files

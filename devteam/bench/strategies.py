@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from bench.errors import BenchError
-from bench.grading import PYTEST
-from bench.prompts import load_prompts
-from bench.tasks import Task
-from bench.timing import TimedModel, TimedSandbox
 from devteam.agents.replies import assign_paths, clip_output, is_test_path, safe_path
 from devteam.agents.runner import sandbox_event
+from devteam.bench.errors import BenchError
+from devteam.bench.grading import PYTEST
+from devteam.bench.prompts import load_prompts
+from devteam.bench.tasks import Task
+from devteam.bench.timing import TimedModel, TimedSandbox
 from devteam.config import Settings
 from devteam.errors import BudgetExceededError
 from devteam.events import EventBus, FilesWritten, RunFinished, RunStarted
