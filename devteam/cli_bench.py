@@ -62,7 +62,10 @@ def run_cmd(
     max_tokens: Annotated[int | None, typer.Option(help="Token budget per task.")] = None,
     seed: Annotated[int, typer.Option(help="Sampling seed sent to the server.")] = 0,
     out: Annotated[
-        Path | None, typer.Option(help="Output folder (new); default bench/out/<suite>-...")
+        Path | None,
+        typer.Option(
+            help="Output folder (new); default <state dir>/bench/<suite>-... (.devteam/bench)"
+        ),
     ] = None,
     resume: Annotated[
         bool,

@@ -111,7 +111,19 @@ def _now() -> str:
 
 
 def _git(*args: str) -> str | None:
+    """A git command's output about devteam's own checkout; None when devteam is not one
+    (installed from a wheel, perhaps in a venv inside some other repository, whose commit
+    is not devteam's)."""
     root = Path(devteam.__file__).resolve().parents[1]
+    top = _run_git(root, "rev-parse", "--show-toplevel")
+    if top is None or Path(top).resolve() != root:
+        return None
+    if _run_git(root, "ls-files", "--error-unmatch", "devteam/__init__.py") is None:
+        return None  # a repository that does not track devteam's own files
+    return _run_git(root, *args)
+
+
+def _run_git(root: Path, *args: str) -> str | None:
     try:
         proc = subprocess.run(
             ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10
@@ -354,7 +366,8 @@ def _out_dir(cfg: BenchConfig, strategy: Strategy, settings_model: str) -> Path:
             raise BenchError(f"The output folder {out} is not empty; choose another --out.")
         return out
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path("bench/out") / f"{cfg.suite}-{_slug(strategy.name)}-{_slug(settings_model)}-{stamp}"
+    name = f"{cfg.suite}-{_slug(strategy.name)}-{_slug(settings_model)}-{stamp}"
+    return load_settings().state_dir / "bench" / name
 
 
 def progress_line(i: int, n: int, r: TaskResult) -> str:

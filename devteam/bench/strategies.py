@@ -251,9 +251,6 @@ class Reference:
         return _finish(ctx, Outcome(status="answered", reason="the reference solution"))
 
 
-STRATEGIES = ("single", "reflect", "team", "team:NAME", "PATH/TO/TEAM.yaml", "reference")
-
-
 def make_strategy(spec: str) -> Strategy:
     """``single``, ``reflect``, ``team``, ``team:NAME``, ``reference`` or a team file's path."""
     spec = spec.strip()
