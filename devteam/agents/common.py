@@ -52,7 +52,7 @@ class Deps:
     open_workspace: Callable[[], Workspace]
     prompts_dir: Path | None = None
     _opened: dict[str, Any] = field(default_factory=dict, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def _open(self, what: str, factory: Callable[[], Any]) -> Any:
         with self._lock:
