@@ -103,7 +103,7 @@ def _run_settings(
     settings = _settings(**overrides)
     flags = []
     for flag, field, value in (
-        ("--max-tokens", "max_tokens", max_tokens),
+        ("--max-tokens", "max_run_tokens", max_tokens),
         ("--max-fix-attempts", "max_fix_attempts", max_fixes),
     ):
         if value is not None:

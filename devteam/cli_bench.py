@@ -1,6 +1,6 @@
 """``devteam bench``: run a benchmark suite through a strategy, compare results.
 
-The harness lives in the top-level ``bench`` package (bench/harness.py); this is its CLI.
+The harness lives in ``devteam.bench`` (devteam/bench/harness.py); this is its CLI.
 """
 
 from __future__ import annotations
@@ -59,7 +59,10 @@ def run_cmd(
     max_tokens: Annotated[int | None, typer.Option(help="Token budget per task.")] = None,
     seed: Annotated[int, typer.Option(help="Sampling seed sent to the server.")] = 0,
     out: Annotated[
-        Path | None, typer.Option(help="Output folder (new); default bench/out/<suite>-...")
+        Path | None,
+        typer.Option(
+            help="Output folder (new); default <state dir>/bench/<suite>-... (.devteam/bench)"
+        ),
     ] = None,
     resume: Annotated[
         bool,
@@ -70,13 +73,13 @@ def run_cmd(
     ] = False,
 ) -> None:
     """Run a suite through a strategy; write results.json and results.md."""
-    from bench.harness import BenchConfig, run_bench
+    from devteam.bench.harness import BenchConfig, run_bench
 
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         chosen = [t for t in tasks.split(",") if t.strip()] if tasks else None
         if every is not None and suite == "humaneval":
-            from bench.tasks import humaneval_every
+            from devteam.bench.tasks import humaneval_every
 
             chosen = [*(chosen or []), *humaneval_every(every)]
         cfg = BenchConfig(
@@ -126,7 +129,7 @@ def compare(
 
     Example: devteam bench compare bench/results/*.json --chart compare.svg
     """
-    from bench.report import compare as compare_results
+    from devteam.bench.report import compare as compare_results
 
     try:
         print(compare_results(results, per_task=per_task), end="")
@@ -138,7 +141,7 @@ def compare(
 
 def _write_chart(paths: list[Path], chart: Path) -> None:
     """One labelled point per results file: tokens per solved task (x), pass rate (y)."""
-    from bench.results import load_results
+    from devteam.bench.results import load_results
     from devteam.report.charts import Point, scatter
 
     points, unsolved = [], []
@@ -178,7 +181,7 @@ def merge(
     out: Annotated[Path, typer.Option(help="New folder for the merged results.")],
 ) -> None:
     """Replace a run's tasks with a rerun's; write merged results.json and results.md."""
-    from bench.merge import merge as merge_results
+    from devteam.bench.merge import merge as merge_results
 
     try:
         merged = merge_results(base, reruns, out)
@@ -199,7 +202,7 @@ def list_tasks(
     full: Annotated[bool, typer.Option("--full", help="HumanEval: all 164.")] = False,
 ) -> None:
     """List a suite's task ids (HumanEval: the CPU subset unless --full)."""
-    from bench.tasks import all_task_ids
+    from devteam.bench.tasks import all_task_ids
 
     try:
         for task_id in all_task_ids(suite, full=full):
@@ -234,12 +237,13 @@ def ceiling_cmd(
 
     Example: devteam bench ceiling --every 4 --samples 9 --model qwen2.5-coder-1.5b
     """
-    from bench.ceiling import run_ceiling
-    from bench.harness import BenchConfig, bench_settings, open_endpoint
-    from bench.tasks import humaneval_every, load_tasks
+    from devteam.bench.ceiling import run_ceiling
+    from devteam.bench.harness import BenchConfig, bench_settings, open_endpoint
+    from devteam.bench.tasks import humaneval_every, load_tasks
     from devteam.events import EventBus, JsonlSink
     from devteam.llm.budget import Budget
     from devteam.llm.client import ChatClient
+    from devteam.llm.metered import MeteredModel
     from devteam.sandbox import ensure_image
 
     signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -257,17 +261,20 @@ def ceiling_cmd(
         ) as endpoint:
             assert endpoint.base_url is not None
             events = EventBus("ceiling", [JsonlSink(out / "model-calls.jsonl")])
-            budget = Budget(settings.budget.model_copy(update={"max_tokens": 10**9}))
-            client = ChatClient(
-                base_url=endpoint.base_url,
-                model=endpoint.model,
-                api_key=settings.api_key,
-                budget=budget,
-                events=events,
-                temperature=0.0,
-                seed=seed,
+            budget = Budget(settings.budget.model_copy(update={"max_run_tokens": 10**9}))
+            client = MeteredModel(
+                ChatClient(
+                    base_url=endpoint.base_url,
+                    model=endpoint.model,
+                    api_key=settings.api_key,
+                    temperature=0.0,
+                    seed=seed,
+                    timeout_s=settings.request_timeout_s,
+                ),
+                budget,
+                events,
                 max_tokens=settings.max_tokens_per_call,
-                timeout_s=settings.request_timeout_s,
+                stream=False,
             )
             meta = {
                 "model": endpoint.model,

@@ -160,7 +160,7 @@ def show_config(
     if model:
         embedded = model.startswith("qwen2.5-coder-") and not base_url
         overrides["embedded_model" if embedded else "model"] = model
-    budget = {"max_tokens": max_tokens, "max_fix_attempts": max_fix_attempts}
+    budget = {"max_run_tokens": max_tokens, "max_fix_attempts": max_fix_attempts}
     budget = {k: v for k, v in budget.items() if v is not None}
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if budget:

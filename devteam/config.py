@@ -12,11 +12,19 @@ import json
 import os
 import re
 import tomllib
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -33,6 +41,9 @@ EmbeddedModelName = Literal["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"]
 NON_SETTING_VARS = frozenset({"DEVTEAM_CONFIG", "DEVTEAM_VENV", "DEVTEAM_WHEEL_DIR"})
 #: Variables under this prefix are left to test suites.
 TEST_VAR_PREFIX = "DEVTEAM_TEST_"
+#: The old name of ``budget.max_run_tokens``, still read (with a FutureWarning).
+OLD_RUN_TOKENS = "max_tokens"
+OLD_RUN_TOKENS_VAR = "DEVTEAM_BUDGET__MAX_TOKENS"
 _SIZE = re.compile(r"^[1-9][0-9]*(\.[0-9]+)?([bkmg]b?)?$", re.IGNORECASE)
 
 
@@ -43,10 +54,31 @@ class _Strict(BaseModel):
 class BudgetSettings(_Strict):
     """Bounds of one run. Checked before every model call and every loop."""
 
-    max_tokens: int = Field(60_000, gt=0, description="prompt + completion tokens for the run")
+    max_run_tokens: int = Field(60_000, gt=0, description="prompt + completion tokens for the run")
     max_wall_s: float = Field(1800.0, gt=0, description="wall-clock seconds for the run")
     max_fix_attempts: int = Field(4, ge=0, description="coder fix rounds after a failing test run")
     max_steps: int = Field(40, gt=0, description="graph steps (node executions) for the run")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        """The run's token total was ``max_tokens`` (a name a model call's cap also has)."""
+        if isinstance(data, dict) and OLD_RUN_TOKENS in data:
+            if "max_run_tokens" in data:
+                raise ValueError(
+                    "budget.max_tokens is the old name of budget.max_run_tokens; give only "
+                    "max_run_tokens"
+                )
+            warnings.warn(
+                "budget.max_tokens (DEVTEAM_BUDGET__MAX_TOKENS) is renamed "
+                "budget.max_run_tokens (DEVTEAM_BUDGET__MAX_RUN_TOKENS); rename it, the old "
+                "name will stop working.",
+                FutureWarning,
+                stacklevel=2,
+            )
+            data = {**data, "max_run_tokens": data[OLD_RUN_TOKENS]}
+            del data[OLD_RUN_TOKENS]
+        return data
 
 
 class SandboxSettings(_Strict):
@@ -242,7 +274,7 @@ def check_env_names(environ: Any) -> None:
         upper = key.upper()
         if not upper.startswith("DEVTEAM_") or upper.startswith(TEST_VAR_PREFIX):
             continue
-        if upper in valid or upper in NON_SETTING_VARS:
+        if upper in valid or upper in NON_SETTING_VARS or upper == OLD_RUN_TOKENS_VAR:
             continue
         if upper.startswith("DEVTEAM_BOT__"):
             continue  # the [bot] table: the bot checks its own keys (devteam/github/settings.py)

@@ -160,7 +160,7 @@ def write_properties(state: RunState, deps: Deps) -> dict[str, Any]:
 @node("sample", "coder")
 def sample(state: RunState, deps: Deps) -> dict[str, Any]:
     """More candidates, at a higher temperature, asked for in parallel."""
-    loop = deps.crew.loop
+    loop = deps.team.loop
     spec = spec_of(state)
     coder = deps.name_of("coder")
     known = [Candidate.model_validate(c) for c in state.get("candidates", [])]
@@ -328,7 +328,7 @@ def _evidence(
         evidence,
         has_examples=bool(examples),
         tester_files=sorted(tester_tests),
-        anchor_pool=1 if deps.crew.loop.samples_anchored == 0 else 3,
+        anchor_pool=1 if deps.team.loop.samples_anchored == 0 else 3,
     )
     return evidence, key, selection
 

@@ -22,19 +22,19 @@ MAX_FILE_CHARS = 6000
 def plan(state: RunState, deps: Deps) -> dict[str, Any]:
     planned = _wants_plan(state, deps)
     spec = _ask_spec(state, deps) if planned else spec_from_request(state["task"])
-    if not planned and deps.crew.role("ceo") is not None:
+    if not planned and deps.team.role("ceo") is not None:
         deps.events.emit(
             Note(text="A one-file request: the request itself is the spec (no planning call).")
         )
     update = _spec_update(spec, state, deps)
     update["spec_rounds"] = state.get("spec_rounds", 0) + 1
-    update["planned"] = planned and deps.crew.role("ceo") is not None
+    update["planned"] = planned and deps.team.role("ceo") is not None
     return update
 
 
 def _wants_plan(state: RunState, deps: Deps) -> bool:
     """The classic loop always plans; the evidence loop where a spec changes outcomes."""
-    loop = deps.crew.loop
+    loop = deps.team.loop
     if loop.kind != "evidence" or state.get("mode", "new") != "new":
         return True
     if loop.plan == "auto":
@@ -63,7 +63,7 @@ def replan(state: RunState, deps: Deps) -> dict[str, Any]:
 
 
 def _ask_spec(state: RunState, deps: Deps, *, failure: str = "", previous_spec: str = "") -> Spec:
-    ceo = deps.crew.role("ceo")
+    ceo = deps.team.role("ceo")
     if ceo is None:  # a team without a CEO codes from the request itself
         return spec_from_request(state["task"])
     try:
@@ -136,7 +136,7 @@ def accept(state: RunState, deps: Deps) -> dict[str, Any]:
     """Check the result against each acceptance criterion (a report, not a loop)."""
     spec = spec_of(state)
     criteria = spec.acceptance_criteria
-    ceo = deps.crew.role("ceo")
+    ceo = deps.team.role("ceo")
     if ceo is None or not criteria:
         return {}
     files = {p: c[:MAX_FILE_CHARS] for p, c in deps.workspace.snapshot(_code_files(state)).items()}
@@ -254,7 +254,7 @@ def _write_readme(state: RunState, deps: Deps, passed: bool, reason: str) -> Non
         return
     spec = spec_of(state)
     ceo = deps.name_of("ceo")
-    role = deps.prompt(deps.crew.role("ceo") or "ceo")  # a team without a CEO: the built-in one
+    role = deps.prompt(deps.team.role("ceo") or "ceo")  # a team without a CEO: the built-in one
     checks = (state.get("acceptance") or {}).get("checks") or []
     readme = role.render(
         "readme",
@@ -274,7 +274,7 @@ def _write_readme(state: RunState, deps: Deps, passed: bool, reason: str) -> Non
         else None,
         review=review_verdict(state),
         run_id=state["run_id"],
-        team=deps.crew.name,
+        team=deps.team.name,
         task=state["task"],
     )
     deps.workspace.write("README.md", readme)
@@ -353,7 +353,7 @@ def _reason(status: str, state: RunState, deps: Deps) -> str:
         return evidence_reason(status, selection, state)
     if status == "passed":
         return "all tests pass in the sandbox"
-    if state.get("same_failure", 0) >= deps.crew.bounds.same_failure:
+    if state.get("same_failure", 0) >= deps.team.bounds.same_failure:
         return "the same failure came back after different fixes; stopped rather than loop"
     if state.get("same_code", 0) >= 2:
         return "the fixes stopped changing the code; stopped rather than loop"

@@ -70,7 +70,7 @@ def _current(deps: Deps, state: RunState) -> tuple[dict[str, str], dict[str, str
 
 def _own_tests(deps: Deps) -> bool:
     """Without a tester the coder writes (and may fix) its own tests."""
-    return deps.crew.role("tester") is None
+    return deps.team.role("tester") is None
 
 
 def _allowed(deps: Deps, state: RunState) -> Callable[[str], bool]:

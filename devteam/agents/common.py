@@ -7,11 +7,12 @@ and records the tokens and time it spent in the state.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel
 
@@ -23,11 +24,12 @@ from devteam.config import Settings
 from devteam.errors import BudgetExceededError, ModelOutputError, PathEscapeError
 from devteam.events import EventBus, FilesWritten, Note, PhaseStarted
 from devteam.llm.budget import Budget
-from devteam.llm.client import ChatModel, ChatReply, ask_structured
+from devteam.llm.metered import ChatReply, MeteredModel
 from devteam.llm.parsing import extract_files
-from devteam.roles import Role, load_role, load_role_file
+from devteam.llm.structured import ask_structured
+from devteam.roles import Role, load_role, load_role_file, texts
 from devteam.sandbox.base import Sandbox
-from devteam.teams import RoleKind, TeamConfig, load_team
+from devteam.teams import RoleKind, TeamConfig
 from devteam.workspace import Workspace, provenance
 
 T = TypeVar("T", bound=BaseModel)
@@ -35,36 +37,51 @@ T = TypeVar("T", bound=BaseModel)
 
 @dataclass
 class Deps:
-    """What the nodes act through. Built by the Team; fakes in tests."""
+    """What the nodes act through. Built by the Team; fakes in tests.
 
-    model: ChatModel
-    sandbox: Sandbox
-    workspace: Workspace
+    The model, the sandbox and the workspace are opened by their factories when first used
+    (a run answered at a gate may need none of them), once, from any thread.
+    """
+
     events: EventBus
     budget: Budget
     settings: Settings
-    team: TeamConfig | None = None
+    team: TeamConfig
+    open_model: Callable[[], MeteredModel]
+    open_sandbox: Callable[[], Sandbox]
+    open_workspace: Callable[[], Workspace]
     prompts_dir: Path | None = None
+    _opened: dict[str, Any] = field(default_factory=dict, repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
-    def __post_init__(self) -> None:
-        if self.team is None:
-            self.team = load_team("default")
+    def _open(self, what: str, factory: Callable[[], Any]) -> Any:
+        with self._lock:
+            if what not in self._opened:
+                self._opened[what] = factory()
+            return self._opened[what]
 
     @property
-    def crew(self) -> TeamConfig:
-        assert self.team is not None
-        return self.team
+    def model(self) -> MeteredModel:
+        return cast(MeteredModel, self._open("model", self.open_model))
+
+    @property
+    def sandbox(self) -> Sandbox:
+        return cast(Sandbox, self._open("sandbox", self.open_sandbox))
+
+    @property
+    def workspace(self) -> Workspace:
+        return cast(Workspace, self._open("workspace", self.open_workspace))
 
     def name_of(self, kind: RoleKind) -> str:
         """The team's role of ``kind`` (the coder stands in for any that is missing)."""
-        return self.crew.role(kind) or self.crew.role("coder") or "coder"
+        return self.team.role(kind) or self.team.role("coder") or "coder"
 
     def prompt(self, name: str) -> Role:
         """The prompts of role ``name``: its own file if the team names one, else the kind's."""
-        path = self.crew.prompt_path(name) if name in self.crew.roles else None
+        path = self.team.prompt_path(name) if name in self.team.roles else None
         if path is not None:
             return load_role_file(name, path)
-        kind = self.crew.roles[name].kind if name in self.crew.roles else name
+        kind = self.team.roles[name].kind if name in self.team.roles else name
         return load_role(kind, self.prompts_dir)
 
     def ask(
@@ -80,10 +97,11 @@ class Deps:
         **variables: Any,
     ) -> ChatReply:
         """One model call as role ``name`` with the role's own sampling settings."""
-        conf = self.crew.roles.get(name)
+        conf = self.team.roles.get(name)
         return self.model.complete(
             self.prompt(name).messages(template, reminder=reminder, **variables),
             role=name,
+            template=template,
             max_tokens=(conf.max_tokens if conf and conf.max_tokens else max_tokens),
             stop=stop,
             temperature=temperature
@@ -96,13 +114,15 @@ class Deps:
         self, name: str, template: str, schema: type[T], *, max_tokens: int, **variables: Any
     ) -> T:
         """A structured reply (constrained where the server can, repaired once)."""
-        conf = self.crew.roles.get(name)
+        conf = self.team.roles.get(name)
         value, _ = ask_structured(
             self.model,
             self.prompt(name).messages(template, **variables),
             schema,
             role=name,
+            template=template,
             max_tokens=(conf.max_tokens if conf and conf.max_tokens else max_tokens),
+            repair=lambda error: texts.text("json_repair", error=error),
         )
         return value
 

@@ -32,7 +32,7 @@ class Router:
 
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
-        team = deps.crew
+        team = deps.team
         self.has_ceo = team.role("ceo") is not None
         self.has_tester = team.role("tester") is not None
         self.reviewers = team.reviewers
@@ -57,7 +57,7 @@ class Router:
     # -- targets -----------------------------------------------------------------------
     @property
     def evidence(self) -> bool:
-        return self.deps.crew.loop.kind == "evidence"
+        return self.deps.team.loop.kind == "evidence"
 
     def uses_evidence(self, state: RunState) -> bool:
         """The evidence loop runs on new projects; a repository's own tests use the other."""
@@ -75,7 +75,7 @@ class Router:
     def review_on(self, state: RunState) -> bool:
         if not self.uses_evidence(state):
             return True
-        mode = self.deps.crew.loop.review
+        mode = self.deps.team.loop.review
         return mode == "always" or (mode == "auto" and candidates.multi_file(state["task"]))
 
     def after_tests_pass(self, source: str, state: RunState) -> str:
@@ -97,7 +97,7 @@ class Router:
         return self.to_delivery(source, why)
 
     def to_delivery(self, source: str, why: str) -> str:
-        if self.deps.crew.gates.approve_delivery:
+        if self.deps.team.gates.approve_delivery:
             return self.decide(source, "approve_delivery", f"{why}; waiting for approval")
         return self.decide(source, "deliver", why)
 
@@ -105,7 +105,7 @@ class Router:
     def after_plan(self, state: RunState) -> str:
         if self.stopped(state):
             return self._stop("plan", state, "planning")
-        gates = self.deps.crew.gates
+        gates = self.deps.team.gates
         if gates.clarify and state["spec"].get("questions") and not state.get("answers"):
             return self.decide("plan", "clarify", "the CEO has questions for the user")
         if gates.approve_spec and state.get("spec_rounds", 0) <= 3:
@@ -172,7 +172,7 @@ class Router:
         if self.stopped(state):
             return self._stop("check", state, "the check")
         sel = state.get("selection") or {}
-        loop = self.deps.crew.loop
+        loop = self.deps.team.loop
         rounds, repairs = state.get("sample_rounds", 0), state.get("repairs", 0)
         can_sample = loop.samples > 0 and rounds < loop.sample_rounds
         if sel.get("tests_broken") and self.has_tester and state.get("tests_rewrites", 0) < 1:
@@ -239,7 +239,7 @@ def build_graph(
     """The team's graph. Every conditional edge names the nodes it may go to, so that
     ``get_graph().draw_mermaid()`` draws the routes that can really be taken."""
     r = Router(deps)
-    team = deps.crew
+    team = deps.team
     g: StateGraph[Any, Any, Any, Any] = StateGraph(RunState, input_schema=InputState)
     nodes: dict[str, NodeFn] = {
         "plan": ceo.plan,

@@ -9,6 +9,7 @@ from devteam.agents.replies import is_test_path
 from devteam.agents.state import Review, RunState
 from devteam.errors import ModelOutputError
 from devteam.events import Note
+from devteam.roles import texts
 
 REVIEW_MAX_TOKENS = 300
 MAX_DIFF_CHARS = 8000
@@ -57,9 +58,10 @@ def change_text(state: RunState, deps: Deps) -> str:
     else:
         paths = [f for f in state.get("files", []) if f.endswith(".py") and not is_test_path(f)]
         text = "\n".join(
-            f"+++ {path} (new file)\n{content}"
+            texts.text("new_file", path=path, content=content)
             for path, content in deps.workspace.snapshot(paths).items()
         )
     if len(text) > MAX_DIFF_CHARS:
-        text = text[:MAX_DIFF_CHARS] + f"\n[... {len(text) - MAX_DIFF_CHARS} characters cut ...]"
+        cut = len(text) - MAX_DIFF_CHARS
+        text = text[:MAX_DIFF_CHARS] + "\n" + texts.text("diff_cut", chars=cut)
     return text

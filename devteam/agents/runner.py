@@ -10,6 +10,7 @@ from devteam.agents.common import Deps, node
 from devteam.agents.replies import clip_output
 from devteam.agents.state import RunState, TestReport
 from devteam.events import SandboxRun
+from devteam.roles import texts
 from devteam.sandbox.base import ExecResult
 from devteam.workspace.repo_map import command_for_tests
 
@@ -60,11 +61,11 @@ def sandbox_event(result: ExecResult, output: str) -> SandboxRun:
 def to_report(result: ExecResult) -> TestReport:
     output = clip_output(result.stdout, result.stderr)
     if result.exit_code == 5:
-        output += "\nNo tests were collected: write pytest tests in files named tests/test_*.py."
+        output += "\n" + texts.text("no_tests_collected")
     if result.timed_out:
-        output += "\nThe test run was killed: it ran past the time limit (an endless loop?)."
+        output += "\n" + texts.text("timed_out")
     if result.oom_killed:
-        output += "\nThe test run was killed: it ran out of memory."
+        output += "\n" + texts.text("out_of_memory")
     return TestReport(
         command=result.command,
         exit_code=result.exit_code,

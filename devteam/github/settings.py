@@ -55,7 +55,7 @@ class BotSettings(BaseModel):
     allow_workflow_changes: bool = False
     pr_on_failure: bool = Field(False, description="open a draft PR even when tests fail")
     job_max_tokens: int | None = Field(
-        None, gt=0, description="tokens per job (default: the team's budget.max_tokens)"
+        None, gt=0, description="tokens per job (default: the team's budget.max_run_tokens)"
     )
     job_max_wall_s: float | None = Field(
         None, gt=0, description="seconds per job (default: the team's budget.max_wall_s)"
@@ -111,7 +111,7 @@ def team_settings(settings: Settings, bot: BotSettings | None = None) -> Setting
     and with the bot's per-job budget where it sets one."""
     budget = settings.budget.model_copy()
     if bot is not None and bot.job_max_tokens is not None:
-        budget.max_tokens = bot.job_max_tokens
+        budget.max_run_tokens = bot.job_max_tokens
     if bot is not None and bot.job_max_wall_s is not None:
         budget.max_wall_s = bot.job_max_wall_s
     return settings.model_copy(update={"bot": {}, "budget": budget})

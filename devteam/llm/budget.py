@@ -59,14 +59,21 @@ class Budget:
 
     @property
     def remaining_tokens(self) -> int:
-        return max(0, self.limits.max_tokens - self.tokens)
+        return max(0, self.limits.max_run_tokens - self.tokens)
+
+    def carry(self, spent: Mapping[str, Any]) -> None:
+        """Count what the run spent before it was resumed (its graph state's totals)."""
+        self.prompt_tokens += int(spent.get("prompt_tokens", 0))
+        self.completion_tokens += int(spent.get("completion_tokens", 0))
+        self._elapsed_before += float(spent.get("elapsed_s", 0.0))
+        self.steps += int(spent.get("steps", 0))
 
     def check(self) -> None:
         """Raise BudgetExceededError if any bound is already reached."""
-        if self.tokens >= self.limits.max_tokens:
+        if self.tokens >= self.limits.max_run_tokens:
             raise BudgetExceededError(
-                f"Token budget spent: {self.tokens} of {self.limits.max_tokens} tokens used; "
-                "raise DEVTEAM_BUDGET__MAX_TOKENS to allow more.",
+                f"Token budget spent: {self.tokens} of {self.limits.max_run_tokens} tokens used; "
+                "raise DEVTEAM_BUDGET__MAX_RUN_TOKENS to allow more.",
                 kind="tokens",
             )
         if self.elapsed_s >= self.limits.max_wall_s:

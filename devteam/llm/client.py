@@ -1,42 +1,38 @@
-"""One chat client for every OpenAI-compatible backend, with token accounting and budgets.
+"""One chat client for every OpenAI-compatible backend.
 
-Nodes depend on the small ``ChatModel`` protocol; ``ChatClient`` is the real one and
-``ScriptedModel`` (devteam.llm.scripted) the fake for tests. Structured output goes through
-``ask_structured``: schema-constrained where the server supports it, parsed tolerantly,
-repaired once with the parser's error, and only then a clear ModelOutputError.
+``ChatClient`` answers a call and reports the server's usage; the budget, the per-call cap,
+charging and the audit event are ``MeteredModel``'s (devteam.llm.metered). Structured output
+is schema-constrained where the server supports it (probed once: json_schema, then
+json_object, then none). With ``stream=True`` the reply comes as server-sent events
+(``stream_options.include_usage``, as vLLM, llama.cpp's server and OpenAI send it) and each
+piece goes to the call's ``on_text``; a server that answers a streamed request with a whole
+reply, or streams without usage, is not asked to stream again.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any, Literal, Protocol, TypeVar
+from collections.abc import Callable
+from typing import Any, Literal, Unpack
 
 import openai
 from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ValidationError
 
-from devteam.errors import (
-    BudgetExceededError,
-    DevteamError,
-    ModelError,
-    ModelOutputError,
-    ModelUnavailableError,
-)
-from devteam.events import EventBus, ModelCall
-from devteam.llm.budget import Budget, estimate_prompt_tokens, estimate_tokens
-from devteam.llm.parsing import parse_model
+from devteam.errors import DevteamError, ModelError, ModelUnavailableError
+from devteam.llm.model import CallOptions, DeadlineError, Messages, ModelReply
 
-T = TypeVar("T", bound=BaseModel)
+try:  # the HTTP library under the openai SDK (httpx2 from openai 3, httpx before)
+    import httpx2 as _http
+except ImportError:  # pragma: no cover
+    import httpx as _http  # type: ignore[no-redef]
+
 FormatMode = Literal["json_schema", "json_object", "off"]
-Messages = list[dict[str, Any]]
 
 #: Answers worth the same request again, after a pause (before anything is downgraded).
 RETRY_STATUS = frozenset({500, 502, 503})
 #: The pauses before the second and third attempt of one call.
 RETRY_DELAYS_S = (0.5, 2.0)
-#: A call may run a little past the wall budget (this, or a tenth of the budget if less),
-#: so that the budget, not a cut-off request, is what the run reports.
-WALL_GRACE_S = 5.0
 
 
 def _refused(exc: openai.APIConnectionError) -> bool:
@@ -52,73 +48,8 @@ def _refuses_format(exc: openai.APIStatusError) -> bool:
     return any(word in text for word in ("response_format", "json_object", "json_schema", "schema"))
 
 
-class ChatReply(BaseModel):
-    text: str
-    prompt_tokens: int
-    completion_tokens: int
-    latency_s: float
-
-
-def account(
-    budget: Budget | None,
-    events: EventBus,
-    *,
-    role: str,
-    model: str,
-    messages: Messages,
-    text: str,
-    prompt_tokens: int,
-    completion_tokens: int,
-    latency_s: float,
-    response_format: str = "text",
-) -> ChatReply:
-    """Charge one call to the budget and write it to the audit log: every model does this."""
-    if budget is not None:
-        budget.charge(prompt_tokens, completion_tokens)
-    events.emit(
-        ModelCall(
-            role=role,
-            model=model,
-            messages=messages,
-            reply=text,
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-            latency_s=round(latency_s, 3),
-            response_format=response_format,
-        )
-    )
-    return ChatReply(
-        text=text,
-        prompt_tokens=prompt_tokens,
-        completion_tokens=completion_tokens,
-        latency_s=latency_s,
-    )
-
-
-class ChatModel(Protocol):
-    """What a node needs from a model."""
-
-    name: str
-
-    def bind(self, budget: Budget, events: EventBus) -> None:
-        """Charge ``budget`` and report to ``events`` from now on (one run's accounting)."""
-        ...
-
-    def complete(
-        self,
-        messages: Messages,
-        *,
-        role: str,
-        max_tokens: int | None = None,
-        schema: type[BaseModel] | None = None,
-        temperature: float | None = None,
-        stop: list[str] | None = None,
-        seed: int | None = None,
-    ) -> ChatReply: ...
-
-
 class ChatClient:
-    """Talks to one endpoint. Checks the budget before and charges it after every call."""
+    """Talks to one endpoint; reports what the server says it used."""
 
     def __init__(
         self,
@@ -126,22 +57,18 @@ class ChatClient:
         base_url: str,
         model: str,
         api_key: str,
-        budget: Budget,
-        events: EventBus,
         temperature: float = 0.0,
         seed: int | None = 0,
-        max_tokens: int = 1536,
         timeout_s: float = 600.0,
         structured_output: Literal["auto", "json_schema", "json_object", "off"] = "auto",
+        stream: bool = False,
         client: openai.OpenAI | None = None,
     ) -> None:
         self.name = model
         self.base_url = base_url
-        self.budget = budget
-        self.events = events
         self.temperature = temperature
         self.seed = seed
-        self.max_tokens = max_tokens
+        self.stream = stream
         self._auto = structured_output == "auto"
         self._confirmed = False
         self._mode: FormatMode = "json_schema" if self._auto else structured_output  # type: ignore[assignment]
@@ -149,9 +76,6 @@ class ChatClient:
         self._client = client or openai.OpenAI(
             base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=0
         )
-
-    def bind(self, budget: Budget, events: EventBus) -> None:
-        self.budget, self.events = budget, events
 
     def _response_format(self, schema: type[BaseModel] | None) -> dict[str, Any] | None:
         if schema is None or self._mode == "off":
@@ -164,42 +88,42 @@ class ChatClient:
             "json_schema": {"name": schema.__name__, "schema": json_schema, "strict": False},
         }
 
-    def complete(
-        self,
-        messages: Messages,
-        *,
-        role: str,
-        max_tokens: int | None = None,
-        schema: type[BaseModel] | None = None,
-        temperature: float | None = None,
-        stop: list[str] | None = None,
-        seed: int | None = None,
-    ) -> ChatReply:
+    def _request(self, messages: Messages, options: CallOptions) -> dict[str, Any]:
+        """The request's fields apart from response_format (the same on every attempt)."""
+        temperature = options.get("temperature")
+        seed = options.get("seed")
+        seed = self.seed if seed is None else seed
+        stop = options.get("stop")
+        limit = options.get("max_tokens")
+        return {
+            "model": self.name,
+            "messages": messages,
+            "temperature": self.temperature if temperature is None else temperature,
+            **({"max_tokens": limit} if limit else {}),
+            **({"seed": seed} if seed is not None else {}),
+            **({"stop": stop[:4]} if stop else {}),
+        }
+
+    def complete(self, messages: Messages, **options: Unpack[CallOptions]) -> ModelReply:
         """One chat completion. ``seed`` overrides the client's (distinct samples need
         distinct seeds on servers that honour them)."""
-        self.budget.check()
-        seed = self.seed if seed is None else seed
-        limit = self.budget.cap_completion(max_tokens or self.max_tokens)
-        deadline, by_budget = self._deadline()
+        request = self._request(messages, options)
+        schema = options.get("schema")
+        deadline, by_budget = self._deadline(options.get("timeout_s"))
         retries = 0
         while True:
             response_format = self._response_format(schema)
             probing = bool(response_format) and self._auto and not self._confirmed
-            started = time.monotonic()
-            left = deadline - started
+            left = deadline - time.monotonic()
             if left <= 0:
                 raise self._too_slow(by_budget)
+            fields = {
+                **request,
+                **({"response_format": response_format} if response_format else {}),
+            }
             try:
-                resp = self._client.with_options(
-                    timeout=left, max_retries=0
-                ).chat.completions.create(  # type: ignore[call-overload]
-                    model=self.name,
-                    messages=messages,
-                    temperature=self.temperature if temperature is None else temperature,
-                    max_tokens=limit,
-                    **({"seed": seed} if seed is not None else {}),
-                    **({"stop": stop[:4]} if stop else {}),
-                    **({"response_format": response_format} if response_format else {}),
+                text, prompt_tokens, completion_tokens = self._call(
+                    fields, left, deadline, by_budget, options.get("on_text")
                 )
             except openai.APITimeoutError as exc:
                 raise self._too_slow(by_budget) from exc
@@ -234,33 +158,68 @@ class ChatClient:
             break
         if response_format:
             self._confirmed = True
-        latency = time.monotonic() - started
-        text, prompt_tokens, completion_tokens = self._read(resp)
-        # A server that reports no usage is charged a counted estimate, never nothing.
-        prompt_tokens = prompt_tokens or estimate_prompt_tokens(messages)
-        completion_tokens = completion_tokens or estimate_tokens(text)
-        return account(
-            self.budget,
-            self.events,
-            role=role,
-            model=self.name,
-            messages=messages,
+        return ModelReply(
             text=text,
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-            latency_s=latency,
+            prompt_tokens=prompt_tokens or None,
+            completion_tokens=completion_tokens or None,
             response_format=response_format["type"] if response_format else "text",
         )
 
-    def _deadline(self) -> tuple[float, bool]:
-        """When this call must have its answer, retries included, and whether the run's wall
-        budget (not ``request_timeout_s``) sets that time."""
-        limits = self.budget.limits
-        grace = min(WALL_GRACE_S, limits.max_wall_s / 10)
-        left_in_budget = limits.max_wall_s - self.budget.elapsed_s + grace
+    def _call(
+        self,
+        fields: dict[str, Any],
+        left: float,
+        deadline: float,
+        by_budget: bool,
+        on_text: Callable[[str], None] | None,
+    ) -> tuple[str, int, int]:
+        client = self._client.with_options(timeout=left, max_retries=0)
+        if not (self.stream and on_text):
+            return self._read(client.chat.completions.create(**fields))
+        raw = client.chat.completions.with_raw_response.create(
+            **fields, stream=True, stream_options={"include_usage": True}
+        )
+        if "text/event-stream" not in raw.headers.get("content-type", ""):
+            self.stream = False  # it answered with the whole reply: read it as one
+            raw.http_response.read()
+            return self._read(self._completion(raw.http_response.json()))
+        try:
+            return self._read_stream(raw.parse(), deadline, by_budget, on_text)
+        except _http.TimeoutException as exc:
+            raise self._too_slow(by_budget) from exc
+        except _http.TransportError as exc:
+            raise ModelUnavailableError(
+                f"The model server at {self.base_url} closed the connection in the middle of a "
+                f"reply ({exc}); check its log, then resume the run."
+            ) from exc
+
+    def _read_stream(
+        self, chunks: Any, deadline: float, by_budget: bool, on_text: Callable[[str], None]
+    ) -> tuple[str, int, int]:
+        pieces: list[str] = []
+        prompt_tokens = completion_tokens = 0
+        with chunks:
+            for chunk in chunks:
+                if chunk.usage:
+                    prompt_tokens = int(chunk.usage.prompt_tokens or 0)
+                    completion_tokens = int(chunk.usage.completion_tokens or 0)
+                for choice in chunk.choices or []:
+                    piece = choice.delta.content if choice.delta else None
+                    if piece:
+                        pieces.append(piece)
+                        on_text(piece)
+                if time.monotonic() > deadline:
+                    raise self._too_slow(by_budget)
+        if not (prompt_tokens and completion_tokens):
+            self.stream = False  # no usage in its streams: whole replies report it exactly
+        return "".join(pieces), prompt_tokens, completion_tokens
+
+    def _deadline(self, time_left: float | None) -> tuple[float, bool]:
+        """When this call must have its answer, retries included, and whether the run's time
+        left (not ``request_timeout_s``) sets that time."""
         now = time.monotonic()
-        if left_in_budget < self.timeout_s:
-            return now + left_in_budget, True
+        if time_left is not None and time_left < self.timeout_s:
+            return now + time_left, True
         return now + self.timeout_s, False
 
     def _backoff(self, retries: int, deadline: float) -> bool:
@@ -275,12 +234,7 @@ class ChatClient:
 
     def _too_slow(self, by_budget: bool) -> DevteamError:
         if by_budget:
-            return BudgetExceededError(
-                f"The model server at {self.base_url} did not answer within the time budget "
-                f"({self.budget.limits.max_wall_s:.0f} s for the run); check the server, or raise "
-                "DEVTEAM_BUDGET__MAX_WALL_S.",
-                kind="wall",
-            )
+            return DeadlineError(f"The model server at {self.base_url}")
         return ModelUnavailableError(
             f"The model server at {self.base_url} did not answer within {self.timeout_s:g} s "
             "(it took the request, so it is up but slow or stuck); check it, or raise "
@@ -333,49 +287,10 @@ class ChatClient:
         self._mode = order[idx + 1]
         return True
 
-
-REPAIR_PROMPT = (
-    "Your reply could not be used: {error}\n"
-    "Reply again with only one JSON object that matches the schema. No prose, no code fence."
-)
-
-
-def ask_structured(
-    model: ChatModel,
-    messages: Messages,
-    schema: type[T],
-    *,
-    role: str,
-    max_tokens: int | None = None,
-) -> tuple[T, list[ChatReply]]:
-    """Ask for a ``schema`` object; repair once with the parser's error; else ModelOutputError."""
-    replies: list[ChatReply] = []
-    convo = list(messages)
-    for attempt in range(2):
-        reply = model.complete(convo, role=role, max_tokens=max_tokens, schema=schema)
-        replies.append(reply)
+    def _completion(self, data: Any) -> ChatCompletion:
         try:
-            return schema.model_validate(parse_model(reply.text, schema).model_dump()), replies
-        except (ValueError, ValidationError) as exc:
-            error = _short_error(exc)
-            if attempt == 1:
-                raise ModelOutputError(
-                    f"The {role}'s reply was not a valid {schema.__name__} even after one repair "
-                    f"({error}); the raw replies are in the audit log. Try a larger model."
-                ) from exc
-            convo = [
-                *messages,
-                {"role": "assistant", "content": reply.text},
-                {"role": "user", "content": REPAIR_PROMPT.format(error=error)},
-            ]
-    raise AssertionError("unreachable")
-
-
-def _short_error(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        parts = [
-            f"{'.'.join(str(p) for p in e['loc']) or 'object'}: {e['msg']}"
-            for e in exc.errors()[:3]
-        ]
-        return "; ".join(parts)
-    return str(exc).splitlines()[0][:200]
+            return ChatCompletion.model_validate(data)
+        except ValidationError as exc:
+            raise self._bad_body(
+                f"JSON that is not a chat completion ({exc.error_count()} problems)"
+            ) from None

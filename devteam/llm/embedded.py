@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from devteam.config import Settings
 from devteam.errors import ConfigError, ModelError, ModelIntegrityError, ModelUnavailableError
+from devteam.progress import StagedProgress as Progress
 
 __all__ = [
     "CATALOGUE",
@@ -51,10 +52,7 @@ __all__ = [
 ]
 
 _CHUNK = 1 << 20
-
-Progress = Callable[[str, float | None], None]
-"""``progress(stage, fraction)``: stage is "wait", "download", "join" or "verify";
-fraction is 0..1, or None where the share done is unknown."""
+# ``progress(stage, fraction)``: stage is "wait", "download", "join" or "verify".
 
 
 class PartsDownloader(Protocol):

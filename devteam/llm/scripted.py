@@ -1,24 +1,28 @@
 """A scripted chat model for fast, deterministic tests of the graph.
 
-Replies come from a list (in order) or a function of (role, messages). It charges the
-budget and emits audit events exactly as the real client does, and, like a server, cuts a
-reply at its ``max_tokens`` (capped by the budget's remaining tokens) at four characters a
-token, the rate it counts tokens at.
+Replies come from a list (in order), a function of (role, template, messages), or a
+script keyed by (role, template). Scripts match on which prompt a role asks with, never on
+its wording, so rewording a prompt breaks no test. Like a server, it
+cuts a reply at the call's ``max_tokens`` (four characters a token, the rate it counts
+tokens at), ends it before a stop string, reports its usage, and hands the reply to the
+call's ``on_text`` in a few pieces. Budgets and audit events are ``MeteredModel``'s, as for
+every model.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping, Sequence
+from typing import Unpack
 
-from pydantic import BaseModel
+from devteam.llm.model import CallOptions, Messages, ModelReply
 
-from devteam.events import EventBus
-from devteam.llm.budget import Budget
-from devteam.llm.client import ChatReply, Messages, account
-
-Responder = Callable[[str, Messages], str]
+#: A function of (role, template, messages) -> the reply.
+Responder = Callable[[str, str, Messages], str]
+#: Replies by (role, template): a list is used in order, a plain string every time.
+Script = Mapping[tuple[str, str], Sequence[str] | str]
+#: How many pieces a reply is handed to ``on_text`` in (as a server streams it).
+DELTA_PIECES = 3
 
 
 def by_role(replies: Mapping[str, Sequence[str] | str]) -> Responder:
@@ -29,7 +33,7 @@ def by_role(replies: Mapping[str, Sequence[str] | str]) -> Responder:
     """
     queues = {role: (r if isinstance(r, str) else list(r)) for role, r in replies.items()}
 
-    def respond(role: str, messages: Messages) -> str:
+    def respond(role: str, template: str, messages: Messages) -> str:
         script = queues.get(role)
         if isinstance(script, str):
             return script
@@ -46,75 +50,67 @@ class ScriptExhaustedError(AssertionError):
 
 class ScriptedModel:
     def __init__(
-        self,
-        replies: Sequence[str] | Responder,
-        *,
-        budget: Budget | None = None,
-        events: EventBus | None = None,
-        name: str = "scripted",
-        max_tokens: int = 1536,
+        self, replies: Sequence[str] | Responder | Script, *, name: str = "scripted"
     ) -> None:
         self.name = name
-        self.max_tokens = max_tokens
-        self._replies = list(replies) if not callable(replies) else None
+        self._script = (
+            {k: (v if isinstance(v, str) else list(v)) for k, v in replies.items()}
+            if isinstance(replies, Mapping)
+            else None
+        )
+        self._replies = list(replies) if isinstance(replies, Sequence) else None
         self._responder = replies if callable(replies) else None
-        self.budget = budget
-        self.events = events or EventBus()
         self.calls: list[tuple[str, Messages]] = []
+        self.templates: list[str] = []
         self.temperatures: list[float | None] = []
         self.seeds: list[int | None] = []
         self.stops: list[list[str]] = []
-        self.limits: list[int] = []  # the max_tokens each call ran with, after the budget cap
+        self.limits: list[int | None] = []  # the max_tokens each call ran with
 
-    def bind(self, budget: Budget, events: EventBus) -> None:
-        self.budget, self.events = budget, events
-
-    def complete(
-        self,
-        messages: Messages,
-        *,
-        role: str,
-        max_tokens: int | None = None,
-        schema: type[BaseModel] | None = None,
-        temperature: float | None = None,
-        stop: list[str] | None = None,
-        seed: int | None = None,
-    ) -> ChatReply:
-        if self.budget is not None:
-            self.budget.check()
+    def complete(self, messages: Messages, **options: Unpack[CallOptions]) -> ModelReply:
+        role = options.get("role", "")
+        stop = options.get("stop") or []
         self.calls.append((role, messages))
-        self.temperatures.append(temperature)
-        self.seeds.append(seed)
-        if self._responder is not None:
-            text = self._responder(role, messages)
+        self.templates.append(options.get("template") or "")
+        self.temperatures.append(options.get("temperature"))
+        self.seeds.append(options.get("seed"))
+        template = options.get("template", "")
+        if self._script is not None:
+            text = self._scripted(role, template)
+        elif self._responder is not None:
+            text = self._responder(role, template, messages)
         elif self._replies:
             text = self._replies.pop(0)
         else:
             raise ScriptExhaustedError(
                 f"no scripted reply left for the {role} (call {len(self.calls)})"
             )
-        limit = max_tokens or self.max_tokens
-        if self.budget is not None:
-            limit = self.budget.cap_completion(limit)
+        limit = options.get("max_tokens")
         self.limits.append(limit)
-        for marker in stop or []:  # as a server does: the reply ends before a stop string
+        for marker in stop:  # as a server does: the reply ends before a stop string
             text = text.split(marker, 1)[0]
-        self.stops.append(list(stop or []))
-        if len(text) // 4 + 1 > limit:  # as a server does: generation stops at max_tokens
+        self.stops.append(list(stop))
+        if limit and len(text) // 4 + 1 > limit:  # as a server does: it stops at max_tokens
             text = text[: max(0, limit - 1) * 4]
-        prompt_tokens = sum(len(str(m.get("content", ""))) for m in messages) // 4 + 1
-        completion_tokens = len(text) // 4 + 1
-        return account(
-            self.budget,
-            self.events,
-            role=role,
-            model=self.name,
-            messages=messages,
+        on_text = options.get("on_text")
+        if on_text is not None:
+            step = max(1, -(-len(text) // DELTA_PIECES))
+            for i in range(0, len(text), step):
+                on_text(text[i : i + step])
+        return ModelReply(
             text=text,
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-            latency_s=0.0,
+            prompt_tokens=sum(len(str(m.get("content", ""))) for m in messages) // 4 + 1,
+            completion_tokens=len(text) // 4 + 1,
         )
+
+    def _scripted(self, role: str, template: str) -> str:
+        assert self._script is not None
+        script = self._script.get((role, template))
+        if isinstance(script, str):
+            return script
+        if not script:
+            raise ScriptExhaustedError(f"no scripted reply left for the {role}'s {template!r}")
+        return script.pop(0)
 
 
 def solving_responder(
@@ -123,16 +119,16 @@ def solving_responder(
     """Answers every role of any team as a model that gets the task right first time.
 
     For smoke tests of whole pipelines (teams, benchmarks): the CEO's spec names
-    ``files``, the tester writes ``tests``, the coder writes ``files`` (and ``tests``, for
-    teams where it writes its own), reviewers approve and the CEO accepts.
+    ``files`` (with one acceptance criterion), the tester writes ``tests``, the coder writes
+    ``files`` (and ``tests``, for teams where it writes its own), reviewers approve and the
+    CEO accepts. It goes by the role's kind and the template, never by a prompt's wording.
     """
 
     def blocks(contents: Mapping[str, str]) -> str:
         return "\n".join(f"FILE: {p}\n```python\n{c.rstrip()}\n```\n" for p, c in contents.items())
 
-    def respond(role: str, messages: Messages) -> str:
-        prompt = str(messages[-1].get("content", ""))
-        if "Write the specification" in prompt:
+    def respond(role: str, template: str, messages: Messages) -> str:
+        if template == "spec":
             return json.dumps(
                 {
                     "goal": goal,
@@ -142,14 +138,13 @@ def solving_responder(
                     "questions": [],
                 }
             )
-        if "For each criterion" in prompt:
-            n = len(re.findall(r"^\d+\. ", prompt, flags=re.MULTILINE)) or 1
-            return json.dumps({"checks": [{"met": True, "evidence": "tested"}] * n})
-        if '"approved"' in prompt:
+        if template == "accept":
+            return json.dumps({"checks": [{"met": True, "evidence": "tested"}]})
+        if template == "review":
             return '{"approved": true, "changes": []}'
-        if "VERDICT" in prompt:
+        if template == "triage":
             return "VERDICT: code\nREASON: the tests follow the specification."
-        if "test engineer" in str(messages[0].get("content", "")):
+        if template == "properties" or (template == "write" and role.startswith("tester")):
             return blocks(tests)
         return blocks({**files, **tests})
 

@@ -42,14 +42,18 @@ def team_graph(team: Any) -> GraphShape:
 
     config = team if isinstance(team, TeamConfig) else TeamConfig.model_validate(team)
     settings = Settings.model_construct()
+
+    def unused() -> Any:  # building the graph calls no node, so opens nothing
+        raise RuntimeError("drawing the graph opens no model, sandbox or workspace")
+
     deps = Deps(
-        model=None,  # type: ignore[arg-type]  # building the graph calls no node
-        sandbox=None,  # type: ignore[arg-type]
-        workspace=None,  # type: ignore[arg-type]
         events=EventBus(),
         budget=Budget(settings.budget),
         settings=settings,
         team=config,
+        open_model=unused,
+        open_sandbox=unused,
+        open_workspace=unused,
     )
     drawn = build_graph(deps).get_graph()
     return GraphShape(

@@ -73,7 +73,8 @@ class Budget:
     def of(cls, settings: dict[str, Any]) -> Budget:
         b = settings.get("budget") or {}
         return cls(
-            max_tokens=int(b.get("max_tokens", cls.max_tokens)),
+            # ``max_tokens`` is the run total's name in audit logs written before the rename
+            max_tokens=int(b.get("max_run_tokens", b.get("max_tokens", cls.max_tokens))),
             max_wall_s=float(b.get("max_wall_s", cls.max_wall_s)),
             max_fix_attempts=int(b.get("max_fix_attempts", cls.max_fix_attempts)),
         )

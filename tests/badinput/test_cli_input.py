@@ -84,12 +84,12 @@ CASES: list[tuple[str, dict[str, str | bytes], dict[str, str], list[str], int, l
         ["DEVTEAM_BASEURL", "did you mean DEVTEAM_BASE_URL?"],
     ),
     (
-        "env: DEVTEAM_BUDGET_MAX_TOKENS",
+        "env: DEVTEAM_BUDGET_MAX_RUN_TOKENS",
         {},
-        {"DEVTEAM_BUDGET_MAX_TOKENS": "5"},
+        {"DEVTEAM_BUDGET_MAX_RUN_TOKENS": "5"},
         ["runs"],
         1,
-        ["did you mean DEVTEAM_BUDGET__MAX_TOKENS?"],
+        ["did you mean DEVTEAM_BUDGET__MAX_RUN_TOKENS?"],
     ),
     (
         "env: DEVTEAM_CONFIG missing",

@@ -11,24 +11,28 @@ from devteam.config import BudgetSettings
 from devteam.errors import BudgetExceededError, ModelError, ModelUnavailableError
 from devteam.events import EventBus
 from devteam.llm.budget import Budget
-from devteam.llm.client import ChatClient, ask_structured
+from devteam.llm.client import ChatClient
+from devteam.llm.metered import MeteredModel
+from devteam.llm.structured import ask_structured
+from devteam.roles import texts
 from tests.badinput.fake_openai import fake_openai
 
 Q = [{"role": "user", "content": "q"}]
+
+
+def repair_message(error: str) -> str:
+    return texts.text("json_repair", error=error)
 
 
 class Answer(BaseModel):
     goal: str
 
 
-def client(base_url: str, *, wall_s: float = 1800, timeout_s: float = 600) -> ChatClient:
-    return ChatClient(
-        base_url=base_url,
-        model="m",
-        api_key="k",
-        budget=Budget(BudgetSettings(max_wall_s=wall_s)),
-        events=EventBus(),
-        timeout_s=timeout_s,
+def client(base_url: str, *, wall_s: float = 1800, timeout_s: float = 600) -> MeteredModel:
+    return MeteredModel(
+        ChatClient(base_url=base_url, model="m", api_key="k", timeout_s=timeout_s),
+        Budget(BudgetSettings(max_wall_s=wall_s)),
+        EventBus(),
     )
 
 
@@ -64,8 +68,8 @@ def test_a_hung_server_within_the_budget_is_cut_off_by_request_timeout() -> None
 def test_a_single_500_is_retried_and_downgrades_nothing() -> None:
     with fake_openai("500_once") as (url, state):
         c = client(url)
-        answer, _ = ask_structured(c, Q, Answer, role="ceo")
-        ask_structured(c, Q, Answer, role="ceo")
+        answer, _ = ask_structured(c, Q, Answer, role="ceo", repair=repair_message)
+        ask_structured(c, Q, Answer, role="ceo", repair=repair_message)
     assert answer.goal.startswith("A function add")
     formats = [(r.get("response_format") or {}).get("type") for r in state.requests]
     assert formats == ["json_schema"] * 3  # the 500, its retry, and the next call

@@ -55,7 +55,7 @@ def test_a_whole_reply_still_parses() -> None:
 
 
 VALID_TOML = (
-    'team = "solo"\nbase_url = "http://127.0.0.1:8000/v1"\n[budget]\nmax_tokens = 5000\n'
+    'team = "solo"\nbase_url = "http://127.0.0.1:8000/v1"\n[budget]\nmax_run_tokens = 5000\n'
     'max_wall_s = 60\n[sandbox]\nmemory = "1g"\ncpus = 2.0\nenv = {A = "b"}\n'
 )
 
@@ -96,7 +96,7 @@ def test_the_config_loader_survives_truncation_and_garbage(
 @given(
     st.sampled_from(
         [
-            "DEVTEAM_BUDGET__MAX_TOKENS",
+            "DEVTEAM_BUDGET__MAX_RUN_TOKENS",
             "DEVTEAM_SANDBOX__MEMORY",
             "DEVTEAM_TEMPERATURE",
             "DEVTEAM_SANDBOX__ENV",

@@ -7,10 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from bench.ceiling import pass_at_k, run_ceiling
-from bench.tasks import load_tasks
-from devteam.config import SandboxSettings
-from devteam.llm.client import Messages
+from devteam.bench.ceiling import pass_at_k, run_ceiling
+from devteam.bench.tasks import load_tasks
+from devteam.config import BudgetSettings, SandboxSettings
+from devteam.events import EventBus
+from devteam.llm.budget import Budget
+from devteam.llm.metered import MeteredModel
+from devteam.llm.model import Messages
 from devteam.llm.scripted import ScriptedModel
 
 WRONG = "FILE: solution.py\n```python\ndef sum_product(numbers):\n    return (0, 0)\n```\n"
@@ -43,12 +46,12 @@ def test_ceiling_counts_right_candidates_selection_and_tester_accuracy(
     right = f"FILE: solution.py\n```python\n{task.reference['solution.py']}```\n"
     coder = [WRONG, WRONG, right]  # candidate 0 wrong; of two samples, the second is right
 
-    def respond(role: str, messages: Messages) -> str:
+    def respond(role: str, template: str, messages: Messages) -> str:
         return TESTS if role == "tester" else coder.pop(0)
 
     records = run_ceiling(
         [task],
-        ScriptedModel(respond),
+        MeteredModel(ScriptedModel(respond), Budget(BudgetSettings()), EventBus()),
         docker_sandbox_settings,
         tmp_path / "out",
         samples=2,

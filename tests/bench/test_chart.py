@@ -8,8 +8,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from bench.results import load_results
 from devteam import cli
+from devteam.bench.results import load_results
 
 RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results"
 SVG = "{http://www.w3.org/2000/svg}"

@@ -8,10 +8,17 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bench.errors import BenchError
-from bench.merge import merge, merge_results
-from bench.results import BenchResults, Metadata, Segment, TaskResult, load_results, summarise
 from devteam import cli
+from devteam.bench.errors import BenchError
+from devteam.bench.merge import merge, merge_results
+from devteam.bench.results import (
+    BenchResults,
+    Metadata,
+    Segment,
+    TaskResult,
+    load_results,
+    summarise,
+)
 
 
 def _task(task_id: str, passed: bool, tokens: int, wall: float) -> TaskResult:

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from bench.harness import BenchConfig, run_bench
-from bench.tasks import Task, load_tasks
 from devteam import cli
+from devteam.bench.harness import BenchConfig, run_bench
+from devteam.bench.tasks import Task, load_tasks
 from devteam.config import SandboxSettings
-from devteam.llm.client import Messages
+from devteam.llm.model import Messages
 from devteam.llm.scripted import ScriptedModel
 
 pytestmark = pytest.mark.docker
@@ -43,7 +43,7 @@ def _task_of(tasks: list[Task], messages: Messages) -> Task:
 def reference_model(tasks: list[Task], *, with_tests: bool) -> Callable[[Task], ScriptedModel]:
     """A scripted model that answers every task with its reference solution."""
 
-    def respond(role: str, messages: Messages) -> str:
+    def respond(role: str, template: str, messages: Messages) -> str:
         task = _task_of(tasks, messages)
         files = dict(task.reference)
         if with_tests:
@@ -117,7 +117,7 @@ def test_reflect_fixes_from_its_own_failing_test_then_passes(tmp_path: Path) -> 
     }
     fixes: list[Messages] = []
 
-    def respond(role: str, messages: Messages) -> str:
+    def respond(role: str, template: str, messages: Messages) -> str:
         task = _task_of(tasks, messages)
         if task.id == "HumanEval/0" and len(messages) == 2:
             return _files({"solution.py": WRONG_HAS_CLOSE} | catching_test)

@@ -9,12 +9,19 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bench.errors import BenchError
-from bench.grading import is_source_file, source_files
-from bench.results import TaskResult, summarise
-from bench.strategies import Reflect, Single, TeamStrategy, assign_paths, make_strategy, safe_path
-from bench.tasks import HUMANEVAL_CPU_SUBSET, load_tasks, project_names
 from devteam import cli
+from devteam.bench.errors import BenchError
+from devteam.bench.grading import is_source_file, source_files
+from devteam.bench.results import TaskResult, summarise
+from devteam.bench.strategies import (
+    Reflect,
+    Single,
+    TeamStrategy,
+    assign_paths,
+    make_strategy,
+    safe_path,
+)
+from devteam.bench.tasks import HUMANEVAL_CPU_SUBSET, load_tasks, project_names
 from devteam.llm.parsing import extract_files
 
 
@@ -166,7 +173,7 @@ def test_cli_compare_of_a_missing_folder(tmp_path: Path) -> None:
 
 def test_a_task_cut_short_by_a_stopping_bench_is_not_recorded(tmp_path: Path) -> None:
     """One task crashes the bench while another runs: the other's late result is dropped."""
-    from bench.harness import _run_all
+    from devteam.bench.harness import _run_all
 
     release = threading.Event()
     tasks = load_tasks("projects", ["bank_account", "units"])
@@ -194,7 +201,8 @@ def test_the_ablation_teams_load_and_differ_from_the_default_in_one_thing() -> N
 
     default = load_team("default")
     teams = {
-        p.stem: load_team(p) for p in (Path(__file__).parents[2] / "bench/teams").glob("*.yaml")
+        p.stem: load_team(p)
+        for p in (Path(__file__).parents[2] / "devteam/bench/teams").glob("*.yaml")
     }
     assert set(teams) == {
         "evidence-no-tester",
@@ -208,3 +216,46 @@ def test_the_ablation_teams_load_and_differ_from_the_default_in_one_thing() -> N
     assert teams["evidence-always-plan"].loop.plan == "always" != default.loop.plan
     for team in teams.values():
         assert team.loop.kind == "evidence"
+
+
+def test_the_commit_recorded_is_devteams_own_never_a_surrounding_repositorys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+
+    import devteam
+    from devteam.bench import harness
+
+    checkout = Path(devteam.__file__).resolve().parents[1]
+    head = subprocess.run(
+        ["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    assert harness._git("rev-parse", "HEAD") == head  # a checkout of devteam: its commit
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "app.py").write_text("x = 1\n")
+    git("add", "app.py")
+    git("-c", "user.name=u", "-c", "user.email=u@x", "commit", "-q", "-m", "the user's")
+    installed = tmp_path / ".venv/lib/python3.11/site-packages/devteam/__init__.py"
+    installed.parent.mkdir(parents=True)
+    installed.write_text("")
+    monkeypatch.setattr(devteam, "__file__", str(installed))
+    assert harness._git("rev-parse", "HEAD") is None  # installed in a venv inside a user's repo
+    (tmp_path / "devteam").mkdir()
+    (tmp_path / "devteam/__init__.py").write_text("")  # at the top, but not tracked there
+    monkeypatch.setattr(devteam, "__file__", str(tmp_path / "devteam/__init__.py"))
+    assert harness._git("rev-parse", "HEAD") is None
+
+
+def test_the_default_output_folder_is_under_the_state_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from devteam.bench.harness import BenchConfig, _out_dir
+    from devteam.bench.strategies import make_strategy
+
+    monkeypatch.setenv("DEVTEAM_STATE_DIR", str(tmp_path / "state"))
+    out = _out_dir(BenchConfig(suite="humaneval"), make_strategy("single"), "m")
+    assert out.parent == tmp_path / "state" / "bench" and out.name.startswith("humaneval-single-m-")

@@ -33,7 +33,7 @@ def test_devteam_run_produces_a_tested_project(
         **os.environ,
         "DEVTEAM_EMBEDDED_MODEL": "qwen2.5-coder-0.5b",
         "DEVTEAM_BUDGET__MAX_FIX_ATTEMPTS": "2",
-        "DEVTEAM_BUDGET__MAX_TOKENS": "20000",
+        "DEVTEAM_BUDGET__MAX_RUN_TOKENS": "20000",
     }
     env.pop("DEVTEAM_BASE_URL", None)
     proc = subprocess.Popen(

@@ -11,7 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from devteam.llm.client import Messages
+from devteam.llm.model import Messages
 
 REPO = "octo-org/widgets"
 ISSUE_TITLE = "total() must apply the discount as a percentage"
@@ -61,11 +61,10 @@ def responder(coder: str = "fix", flag: Path | None = None):  # type: ignore[no-
     hang-once: the first process to create ``flag`` hangs, the others fix;
     wrong: the coder's change does not pass the tests; workflow: it also edits a CI workflow."""
 
-    def reply(role: str, messages: Messages) -> str:
-        prompt = messages[-1]["content"]
+    def reply(role: str, template: str, messages: Messages) -> str:
         print(f"CALL {role}", flush=True)
         if role == "ceo":
-            return ACCEPT if "Acceptance criteria of the project" in prompt else SPEC
+            return ACCEPT if template == "accept" else SPEC
         if role == "tester":
             return TESTS
         if role == "reviewer":

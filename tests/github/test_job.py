@@ -62,12 +62,12 @@ class World:
         self.roles: list[str] = []
         responder = script.responder(coder)
 
-        def model_reply(role: str, messages: Any) -> str:
+        def model_reply(role: str, template: str, messages: Any) -> str:
             self.prompts.extend(m["content"] for m in messages)
             self.roles.append(role)
             if self.on_call is not None:
                 self.on_call(role)
-            return responder(role, messages)
+            return responder(role, template, messages)
 
         def team(settings: Settings, sinks: list[Any]) -> Team:
             self.team_settings = settings

@@ -29,8 +29,8 @@ def test_the_example_config_and_the_environment_make_bot_settings(
     assert team_settings(settings, bot).budget == settings.budget
     capped = bot.model_copy(update={"job_max_tokens": 5000, "job_max_wall_s": 60.0})
     budget = team_settings(settings, capped).budget
-    assert (budget.max_tokens, budget.max_wall_s) == (5000, 60.0)
-    assert settings.budget.max_tokens == 60000  # the bot's own settings are not changed
+    assert (budget.max_run_tokens, budget.max_wall_s) == (5000, 60.0)
+    assert settings.budget.max_run_tokens == 60000  # the bot's own settings are not changed
     monkeypatch.setenv("DEVTEAM_BOT__REPOSITORIES", '["a/b", "C/D"]')
     assert load_bot_settings(load_settings()).repositories == ["a/b", "c/d"]
 

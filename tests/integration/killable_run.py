@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from devteam.config import Settings
-from devteam.llm.client import Messages
+from devteam.llm.model import Messages
 from devteam.llm.scripted import ScriptedModel
 from devteam.team import Team
 from tests.integration.test_team_docker import BUGGY_CODE, CODE_IS_WRONG, TESTS
@@ -30,16 +30,15 @@ def hang(marker: str) -> str:
     raise AssertionError("not reached")
 
 
-def responder(where: str) -> Callable[[str, Messages], str]:
-    def reply(role: str, messages: Messages) -> str:
-        prompt = messages[-1]["content"]
+def responder(where: str) -> Callable[[str, str, Messages], str]:
+    def reply(role: str, template: str, messages: Messages) -> str:
         if role == "ceo":
             return SPEC
         if role == "tester":
             if where == "tests":
                 return hang("KILL-ME")
-            return CODE_IS_WRONG if "VERDICT" in prompt else TESTS
-        if "The tests failed" not in prompt:
+            return CODE_IS_WRONG if template == "triage" else TESTS
+        if template != "fix":
             if where == "sandbox":
                 print("KILL-ME", flush=True)  # the sandbox run of this code never ends
                 return HANGS

@@ -10,9 +10,10 @@ import pytest
 
 from devteam.config import BudgetSettings
 from devteam.errors import BudgetExceededError
-from devteam.events import ModelCall, read_audit_log
+from devteam.events import EventBus, ModelCall, ModelDelta, read_audit_log
 from devteam.llm.budget import Budget, estimate_prompt_tokens, estimate_tokens
-from devteam.llm.client import Messages
+from devteam.llm.metered import MeteredModel
+from devteam.llm.model import Messages
 from devteam.llm.scripted import ScriptedModel
 from devteam.team import Team
 from tests.unit.fakes import FakeSandbox, failed, passed
@@ -26,17 +27,19 @@ def model_calls(result_log: Path) -> list[ModelCall]:
 
 
 def test_the_scripted_model_stops_a_reply_at_max_tokens() -> None:
-    model = ScriptedModel(["y" * 4000, "short"], max_tokens=50)
-    long = model.complete([{"role": "user", "content": "q"}], role="coder", max_tokens=10)
+    model = ScriptedModel(["y" * 4000, "short"])
+    metered = MeteredModel(model, Budget(BudgetSettings()), EventBus(), max_tokens=50)
+    long = metered.complete([{"role": "user", "content": "q"}], role="coder", max_tokens=10)
     assert long.completion_tokens == 10 and len(long.text) == 36
-    default = model.complete([{"role": "user", "content": "q"}], role="coder")
+    default = metered.complete([{"role": "user", "content": "q"}], role="coder")
     assert default.text == "short" and model.limits == [10, 50]
 
 
 def test_the_scripted_model_caps_a_call_at_what_the_budget_has_left() -> None:
-    budget = Budget(BudgetSettings(max_tokens=100), prompt_tokens=80)
-    model = ScriptedModel(["y" * 4000], budget=budget)
-    reply = model.complete([{"role": "user", "content": "q"}], role="coder", max_tokens=500)
+    budget = Budget(BudgetSettings(max_run_tokens=100), prompt_tokens=80)
+    model = ScriptedModel(["y" * 4000])
+    metered = MeteredModel(model, budget, EventBus())
+    reply = metered.complete([{"role": "user", "content": "q"}], role="coder", max_tokens=500)
     assert model.limits == [20] and reply.completion_tokens == 20
     assert budget.tokens == 80 + 20 + reply.prompt_tokens
 
@@ -46,7 +49,7 @@ def test_long_replies_overshoot_the_token_budget_by_one_prompt_at_most(tmp_path:
     fix = "FILE: m.py\n```python\n" + PADDING + "def add(a, b):\n    return b + a\n```\n"
     replies = [SPEC, CODE.replace("def add", PADDING + "def add", 1)] + [fix] * 8
     model = ScriptedModel(replies)
-    settings = make_settings(tmp_path, max_tokens=1500, max_fix_attempts=8)
+    settings = make_settings(tmp_path, max_run_tokens=1500, max_fix_attempts=8)
     fails = [failed(error=f"E   assert {i} == 0") for i in range(9)]
     team = Team(settings, team=PLANNER, model=model, sandbox=FakeSandbox(fails))
     result = team.run(TASK, run_id="b1")
@@ -64,7 +67,7 @@ def test_long_replies_overshoot_the_token_budget_by_one_prompt_at_most(tmp_path:
 
 
 def test_the_wall_clock_budget_stops_a_run_between_calls(tmp_path: Path) -> None:
-    def slow(role: str, messages: Messages) -> str:
+    def slow(role: str, template: str, messages: Messages) -> str:
         if role == "coder":
             time.sleep(1.2)  # the coder's call takes longer than the whole run may
             return CODE
@@ -128,3 +131,22 @@ def test_accept_is_counted_once_per_call(tmp_path: Path) -> None:
     calls = model_calls(result.audit_log)
     assert result.prompt_tokens == sum(c.prompt_tokens for c in calls) > 0
     assert result.completion_tokens == sum(c.completion_tokens for c in calls) > 0
+
+
+def test_the_scripted_model_writes_its_reply_in_a_few_pieces() -> None:
+    seen: list[object] = []
+    metered = MeteredModel(
+        ScriptedModel(["def add(a, b):\n    return a + b\n"]),
+        Budget(BudgetSettings()),
+        EventBus("r", [seen.append]),
+    )
+    reply = metered.complete([{"role": "user", "content": "q"}], role="coder")
+    deltas = [e for e in seen if isinstance(e, ModelDelta)]
+    assert len(deltas) == 3 and "".join(d.text for d in deltas) == reply.text
+    assert [type(e) for e in seen][-1] is ModelCall  # the whole reply, once, after its pieces
+    silent = MeteredModel(
+        ScriptedModel(["x"]), Budget(BudgetSettings()), EventBus("r", [seen.append]), stream=False
+    )
+    seen.clear()
+    silent.complete([{"role": "user", "content": "q"}], role="coder")
+    assert [type(e) for e in seen] == [ModelCall]

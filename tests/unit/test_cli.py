@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -9,10 +10,11 @@ from typer.testing import CliRunner
 
 from devteam import cli
 from devteam.exit_codes import ExitCode
+from devteam.team import Team
 
 
 def test_a_bad_setting_is_one_red_line_and_exit_1(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DEVTEAM_BUDGET__MAX_TOKENS", "many")
+    monkeypatch.setenv("DEVTEAM_BUDGET__MAX_RUN_TOKENS", "many")
     result = CliRunner().invoke(cli.app, ["run", "anything"])
     assert result.exit_code == 1
     assert "Invalid setting" in result.output and "Traceback" not in result.output
@@ -40,7 +42,8 @@ def test_run_with_a_model_server_that_is_down(
     from tests.unit.fakes import FakeSandbox
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("devteam.team.Team._open_sandbox", lambda self, ws: _ctx(FakeSandbox([])))
+    with_sandbox = functools.partial(Team, sandbox=FakeSandbox([]))  # the constructor's seam
+    monkeypatch.setattr("devteam.team.Team", with_sandbox)
     result = CliRunner().invoke(
         cli.app, ["run", "Write m.py with add(a, b)", "--base-url", "http://127.0.0.1:9/v1"]
     )
@@ -48,12 +51,6 @@ def test_run_with_a_model_server_that_is_down(
     assert "not reachable" in result.output
     assert "--base-url http://127.0.0.1:9/v1" in result.output.split("devteam resume")[1]
     assert "Traceback" not in result.output
-
-
-def _ctx(value: object):  # type: ignore[no-untyped-def]
-    from contextlib import nullcontext
-
-    return nullcontext(value)
 
 
 def test_an_unknown_team_or_gate_is_one_sentence(
@@ -76,8 +73,8 @@ def test_a_gate_waits_with_exit_3_and_resume_answer_goes_on(
     script = {"ceo": [SPEC, ACCEPT], "tester": [TESTS], "coder": [CODE], "reviewer": [APPROVE]}
     model = ScriptedModel(by_role(script))
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("devteam.team.Team._open_sandbox", lambda *a: _ctx(FakeSandbox([passed()])))
-    monkeypatch.setattr("devteam.team.Team._open_model", lambda *a: _ctx(model))
+    injected = functools.partial(Team, model=model, sandbox=FakeSandbox([passed()]))
+    monkeypatch.setattr("devteam.team.Team", injected)
     runner = CliRunner()
     first = runner.invoke(
         cli.app, ["run", "Write m.py with add(a, b)", "--gate", "spec", "--team", "classic"]

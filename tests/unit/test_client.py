@@ -16,7 +16,14 @@ from devteam.config import BudgetSettings
 from devteam.errors import BudgetExceededError, ModelError, ModelUnavailableError
 from devteam.events import EventBus
 from devteam.llm.budget import Budget
-from devteam.llm.client import ChatClient, ask_structured
+from devteam.llm.client import ChatClient
+from devteam.llm.metered import MeteredModel
+from devteam.llm.structured import ask_structured
+from devteam.roles import texts
+
+
+def repair_message(error: str) -> str:
+    return texts.text("json_repair", error=error)
 
 
 class Answer(BaseModel):
@@ -31,6 +38,7 @@ class FakeOpenAI(BaseHTTPRequestHandler):
     usage: bool = True  # some servers send no usage at all
     delay_s: float = 0.0
     content: str | None = None
+    sse: bool = True  # answers a streamed request with server-sent events
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -48,6 +56,8 @@ class FakeOpenAI(BaseHTTPRequestHandler):
             )
         content = '{"value": 42}' if fmt else (FakeOpenAI.content or "plain text")
         usage = {"prompt_tokens": 11, "completion_tokens": 5, "total_tokens": 16}
+        if body.get("stream") and FakeOpenAI.sse:
+            return self._stream(body, content, usage)
         self._send(
             200,
             {
@@ -66,6 +76,23 @@ class FakeOpenAI(BaseHTTPRequestHandler):
             },
         )
 
+    def _stream(self, body: dict[str, Any], content: str, usage: dict[str, int]) -> None:
+        base = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": body["model"]}
+        pieces = [content[i : i + 4] for i in range(0, len(content), 4)]
+        chunks = [
+            {**base, "choices": [{"index": 0, "delta": {"content": p}, "finish_reason": None}]}
+            for p in pieces
+        ]
+        chunks.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        if FakeOpenAI.usage and (body.get("stream_options") or {}).get("include_usage"):
+            chunks.append({**base, "choices": [], "usage": usage})
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        for chunk in chunks:
+            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        self.wfile.write(b"data: [DONE]\n\n")
+
     def _send(self, status: int, payload: dict[str, Any]) -> None:
         data = json.dumps(payload).encode()
         self.send_response(status)
@@ -83,6 +110,7 @@ def server() -> Iterator[str]:
     FakeOpenAI.requests = []
     FakeOpenAI.status_override = None
     FakeOpenAI.usage, FakeOpenAI.delay_s, FakeOpenAI.content = True, 0.0, None
+    FakeOpenAI.sse = True
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), FakeOpenAI)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -95,26 +123,23 @@ def client(
     events: EventBus | None = None,
     budget: Budget | None = None,
     timeout_s: float = 600.0,
-) -> ChatClient:
-    return ChatClient(
-        base_url=base_url,
-        model="m",
-        api_key="k",
-        budget=budget or Budget(BudgetSettings()),
-        events=events or EventBus(),
-        timeout_s=timeout_s,
-    )
+    stream: bool = False,
+) -> MeteredModel:
+    chat = ChatClient(base_url=base_url, model="m", api_key="k", timeout_s=timeout_s, stream=stream)
+    return MeteredModel(chat, budget or Budget(BudgetSettings()), events or EventBus())
 
 
 def test_structured_output_downgrades_once_to_what_the_server_takes(server: str) -> None:
     seen: list[Any] = []
     c = client(server, EventBus("r", [seen.append]))
-    answer, _ = ask_structured(c, [{"role": "user", "content": "q"}], Answer, role="ceo")
+    answer, _ = ask_structured(
+        c, [{"role": "user", "content": "q"}], Answer, role="ceo", repair=repair_message
+    )
     assert answer.value == 42
     formats = [(r.get("response_format") or {}).get("type") for r in FakeOpenAI.requests]
     assert formats == ["json_schema", "json_object"]  # one refusal, not retried
     assert FakeOpenAI.requests[1]["response_format"]["schema"]["required"] == ["value"]
-    ask_structured(c, [{"role": "user", "content": "q"}], Answer, role="ceo")
+    ask_structured(c, [{"role": "user", "content": "q"}], Answer, role="ceo", repair=repair_message)
     assert len(FakeOpenAI.requests) == 3  # the choice is remembered
     assert c.budget.prompt_tokens == 22 and c.budget.completion_tokens == 10
     calls = [e for e in seen if e.kind == "model_call"]
@@ -147,7 +172,7 @@ def test_a_reply_without_usage_is_charged_a_counted_estimate(server: str) -> Non
     FakeOpenAI.usage = False
     FakeOpenAI.content = "def add(a, b):\n    return a + b\n"
     seen: list[Any] = []
-    c = client(server, EventBus("r", [seen.append]), Budget(BudgetSettings(max_tokens=100)))
+    c = client(server, EventBus("r", [seen.append]), Budget(BudgetSettings(max_run_tokens=100)))
     prompt = [{"role": "user", "content": "Write add(a, b) in Python."}]
     reply = c.complete(prompt, role="coder")
     assert (reply.prompt_tokens, reply.completion_tokens) == (10 + 4, 12)
@@ -181,3 +206,52 @@ def test_a_server_that_does_not_answer_in_time_is_a_clear_error(server: str) -> 
     with pytest.raises(ModelUnavailableError, match=r"did not answer within 0.2 s") as info:
         client(server, timeout_s=0.2).complete([{"role": "user", "content": "q"}], role="coder")
     assert "\n" not in str(info.value)
+
+
+def test_a_streamed_reply_goes_out_in_pieces_and_is_charged_its_reported_usage(
+    server: str,
+) -> None:
+    FakeOpenAI.content = "def add(a, b):\n    return a + b\n"
+    seen: list[Any] = []
+    c = client(server, EventBus("r", [seen.append]), stream=True)
+    reply = c.complete([{"role": "user", "content": "q"}], role="coder")
+    assert FakeOpenAI.requests[0]["stream"] is True
+    assert FakeOpenAI.requests[0]["stream_options"] == {"include_usage": True}
+    deltas = [e for e in seen if e.kind == "model_delta"]
+    assert len(deltas) > 2 and {d.role for d in deltas} == {"coder"}
+    assert "".join(d.text for d in deltas) == reply.text == FakeOpenAI.content
+    (call,) = [e for e in seen if e.kind == "model_call"]  # the whole reply, once
+    assert (call.prompt_tokens, call.completion_tokens, call.reply) == (11, 5, reply.text)
+    assert c.budget.tokens == 16
+
+
+def test_a_server_that_does_not_stream_is_read_whole_and_not_asked_again(server: str) -> None:
+    FakeOpenAI.sse = False
+    c = client(server, stream=True)
+    assert c.complete([{"role": "user", "content": "q"}], role="coder").text == "plain text"
+    c.complete([{"role": "user", "content": "q"}], role="coder")
+    assert [r.get("stream") for r in FakeOpenAI.requests] == [True, None]
+    assert c.budget.tokens == 32  # both charged what the server reported
+
+
+def test_a_stream_without_usage_is_estimated_once_then_replies_come_whole(server: str) -> None:
+    FakeOpenAI.usage = False
+    FakeOpenAI.content = "def add(a, b):\n    return a + b\n"
+    c = client(server, stream=True)
+    prompt = [{"role": "user", "content": "Write add(a, b) in Python."}]
+    reply = c.complete(prompt, role="coder")
+    assert (reply.prompt_tokens, reply.completion_tokens) == (14, 12)  # counted, not nothing
+    c.complete(prompt, role="coder")
+    assert [r.get("stream") for r in FakeOpenAI.requests] == [True, None]
+
+
+def test_a_failed_call_is_logged_with_its_error(server: str) -> None:
+    FakeOpenAI.status_override = 401
+    seen: list[Any] = []
+    with pytest.raises(ModelError, match="DEVTEAM_API_KEY") as info:
+        client(server, EventBus("r", [seen.append])).complete(
+            [{"role": "user", "content": "q"}], role="coder"
+        )
+    (call,) = seen
+    assert call.kind == "model_call" and call.error == str(info.value)
+    assert (call.prompt_tokens, call.completion_tokens, call.reply) == (0, 0, "")

@@ -13,13 +13,15 @@ def test_env_and_toml_are_read_and_env_wins(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     toml = tmp_path / "devteam.toml"
-    toml.write_text('model = "from-toml"\n[budget]\nmax_tokens = 1234\n[sandbox]\nmemory = "1g"\n')
+    toml.write_text(
+        'model = "from-toml"\n[budget]\nmax_run_tokens = 1234\n[sandbox]\nmemory = "1g"\n'
+    )
     monkeypatch.setenv("DEVTEAM_CONFIG", str(toml))
     monkeypatch.setenv("DEVTEAM_MODEL", "from-env")
     monkeypatch.setenv("DEVTEAM_SANDBOX__PIDS", "64")
     s = load_settings()
     assert s.model == "from-env"
-    assert s.budget.max_tokens == 1234
+    assert s.budget.max_run_tokens == 1234
     assert s.sandbox.memory == "1g" and s.sandbox.pids == 64
     assert s.uses_embedded_model
 
@@ -35,8 +37,25 @@ def test_a_typo_in_the_config_is_one_clear_sentence(
 
 
 def test_a_bad_value_in_the_env_is_one_clear_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DEVTEAM_BUDGET__MAX_TOKENS", "lots")
-    with pytest.raises(ConfigError, match="max_tokens"):
+    monkeypatch.setenv("DEVTEAM_BUDGET__MAX_RUN_TOKENS", "lots")
+    with pytest.raises(ConfigError, match="max_run_tokens"):
+        load_settings()
+
+
+def test_the_old_name_of_the_run_token_budget_still_loads_and_says_what_to_rename(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    toml = tmp_path / "devteam.toml"
+    toml.write_text("[budget]\nmax_tokens = 1234\n")
+    monkeypatch.setenv("DEVTEAM_CONFIG", str(toml))
+    with pytest.warns(FutureWarning, match=r"renamed budget\.max_run_tokens.*rename it"):
+        assert load_settings().budget.max_run_tokens == 1234
+    monkeypatch.setenv("DEVTEAM_BUDGET__MAX_TOKENS", "777")  # the old variable too
+    with pytest.warns(FutureWarning, match="DEVTEAM_BUDGET__MAX_RUN_TOKENS"):
+        assert load_settings().budget.max_run_tokens == 777
+    toml.write_text("[budget]\nmax_tokens = 1\nmax_run_tokens = 2\n")
+    monkeypatch.delenv("DEVTEAM_BUDGET__MAX_TOKENS")
+    with pytest.raises(ConfigError, match="give only max_run_tokens"):
         load_settings()
 
 
@@ -47,7 +66,7 @@ def test_a_missing_config_file_is_named(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_budget_caps_a_call_to_what_remains() -> None:
-    budget = Budget(load_settings().budget.model_copy(update={"max_tokens": 100}))
+    budget = Budget(load_settings().budget.model_copy(update={"max_run_tokens": 100}))
     budget.charge(60, 20)
     assert budget.cap_completion(1000) == 20
     budget.charge(0, 20)

@@ -26,14 +26,14 @@ def rows(output: str) -> dict[str, list[str]]:
 
 def test_each_value_says_where_it_came_from(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (home / "devteam.toml").write_text(
-        'team = "solo"\ntemperature = 0.3\n[budget]\nmax_wall_s = 99\nmax_tokens = 1000\n'
+        'team = "solo"\ntemperature = 0.3\n[budget]\nmax_wall_s = 99\nmax_run_tokens = 1000\n'
     )
-    monkeypatch.setenv("DEVTEAM_BUDGET__MAX_TOKENS", "2000")
+    monkeypatch.setenv("DEVTEAM_BUDGET__MAX_RUN_TOKENS", "2000")
     monkeypatch.setenv("DEVTEAM_TEMPERATURE", "0.5")
     res = CliRunner().invoke(cli.app, ["config", "show", "--max-tokens", "3000"])
     assert res.exit_code == 0, res.output
     got = rows(res.stdout)
-    assert got["budget.max_tokens"] == ["3000", "flag"]  # flag beats environment and file
+    assert got["budget.max_run_tokens"] == ["3000", "flag"]  # flag beats environment and file
     assert got["temperature"] == ["0.5", "environment", "DEVTEAM_TEMPERATURE"]
     assert got["team"] == ["solo", "file", "devteam.toml"]
     assert got["budget.max_wall_s"] == ["99.0", "file", "devteam.toml"]
@@ -77,4 +77,4 @@ def test_mask_keeps_what_is_not_secret() -> None:
     assert mask("api_key", "not-needed") == "not-needed"
     assert mask("base_url", "http://gpu:8000/v1") == "http://gpu:8000/v1"
     assert mask("bot.webhook_secret", "x") == "****"
-    assert mask("budget.max_tokens", 5) == "5"
+    assert mask("budget.max_run_tokens", 5) == "5"

@@ -11,6 +11,7 @@ from devteam.config import Settings
 from devteam.errors import SandboxUnavailableError
 from devteam.events import read_audit_log
 from devteam.llm.scripted import ScriptedModel
+from devteam.roles import texts
 from devteam.team import Team
 from devteam.teams import TeamConfig
 from tests.unit.fakes import FakeSandbox, failed, passed
@@ -131,8 +132,9 @@ def test_same_failure_three_times_stops_and_asks_for_a_new_approach(tmp_path: Pa
 def test_malformed_spec_is_repaired_once(tmp_path: Path) -> None:
     result, model, _, _ = run(tmp_path, ["Sure! {goal: oops", SPEC, CODE, ACCEPT], [passed()])
     assert result.status == "passed"
+    assert model.templates[:2] == ["spec", "json_repair"]  # the one repair was asked for
     repair = model.calls[1][1][-1]["content"]
-    assert "could not be used" in repair
+    assert repair.startswith(texts.text("json_repair", error="\0").split("\0")[0])
 
 
 def test_malformed_spec_twice_falls_back_to_the_request_and_says_so(tmp_path: Path) -> None:
@@ -147,7 +149,7 @@ def test_malformed_spec_twice_falls_back_to_the_request_and_says_so(tmp_path: Pa
 def test_token_budget_ends_the_run_cleanly(tmp_path: Path) -> None:
     fails = [failed(error=f"E   assert {i} == 0") for i in range(9)]
     result, _model, _, _ = run(
-        tmp_path, [SPEC, CODE] + [FIX] * 8, fails, max_tokens=700, max_fix_attempts=8
+        tmp_path, [SPEC, CODE] + [FIX] * 8, fails, max_run_tokens=700, max_fix_attempts=8
     )
     assert result.status == "budget_exhausted"
     assert "Token budget" in result.reason

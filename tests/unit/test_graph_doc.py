@@ -10,23 +10,26 @@ from devteam.agents.graph import mermaid
 from devteam.config import Settings
 from devteam.events import EventBus
 from devteam.llm.budget import Budget
+from devteam.llm.metered import MeteredModel
 from devteam.llm.scripted import ScriptedModel
 from devteam.teams import load_team
 from devteam.workspace import Workspace
+from tests.unit.fakes import FakeSandbox
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "ARCHITECTURE.md"
 
 
 def test_the_documented_graph_is_the_built_one(tmp_path: Path) -> None:
     settings = Settings(workspace_root=tmp_path / "ws", state_dir=tmp_path / "state")
+    budget, events = Budget(settings.budget), EventBus()
     deps = Deps(
-        model=ScriptedModel([]),
-        sandbox=None,  # type: ignore[arg-type]
-        workspace=Workspace.create(tmp_path / "w"),
-        events=EventBus(),
-        budget=Budget(settings.budget),
+        events=events,
+        budget=budget,
         settings=settings,
         team=load_team("default"),
+        open_model=lambda: MeteredModel(ScriptedModel([]), budget, events),
+        open_sandbox=lambda: FakeSandbox([]),
+        open_workspace=lambda: Workspace.create(tmp_path / "w"),
     )
     drawn = mermaid(deps).strip()
     found = re.search(r"<!-- graph:default.*?```mermaid\n(.*?)\n```", DOC.read_text(), re.S)

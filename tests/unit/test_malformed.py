@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from devteam.roles import texts
 from devteam.sandbox.base import ExecResult
 from tests.unit.fakes import failed, passed
 from tests.unit.test_roles import (
@@ -30,7 +31,8 @@ def test_an_unparseable_review_is_reported_as_not_reviewed_never_approved(tmp_pa
     result = team.run(TASK, run_id="r1")
 
     assert roles(model) == ["ceo", "tester", "coder", "reviewer", "reviewer", "ceo"]
-    assert "could not be used" in prompt(model, 4)  # the one repair was asked for
+    assert model.templates[3:5] == ["review", "json_repair"]  # the one repair was asked for
+    assert prompt(model, 4).startswith(texts.text("json_repair", error="\0").split("\0")[0])
     assert result.status == "passed"  # the tests decide the status ...
     assert result.reviews["reviewer"]["approved"] is None  # ... but nobody approved the change
     assert result.review == "reviewer: not reviewed (its reply could not be read)"
@@ -122,4 +124,6 @@ def test_empty_replies_write_nothing_and_the_run_fails_honestly(tmp_path: Path) 
     assert any("The tester's reply held no test file" in n for n in notes)
     assert any("The coder's reply held no usable file" in n for n in notes)
     fixes = [str(m[-1]["content"]) for r, m in model.calls if r == "coder"]
-    assert any("No tests were collected" in f for f in fixes)  # the coder is told what is wrong
+    assert any(
+        texts.text("no_tests_collected") in f for f in fixes
+    )  # the coder is told what is wrong

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -306,7 +307,7 @@ def test_token_budget_ends_the_team_run_cleanly_and_keeps_the_work(tmp_path: Pat
         "coder": [CODE] + [CODE_V2, CODE] * 5,
     }
     fails = [failed(error=f"E   assert {i} == 0") for i in range(12)]
-    team, _ = make(tmp_path, script, fails, budget={"max_tokens": 900, "max_fix_attempts": 10})
+    team, _ = make(tmp_path, script, fails, budget={"max_run_tokens": 900, "max_fix_attempts": 10})
     result = team.run(TASK, run_id="r1")
     assert result.status == "budget_exhausted" and "Token budget" in result.reason
     assert result.tokens < 900 + 1536
@@ -386,6 +387,39 @@ def test_stream_yields_typed_events_and_keeps_the_result(tmp_path: Path) -> None
     assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
     assert {"phase", "model_call", "sandbox_run", "decision", "files_written"} <= set(kinds)
     assert team.last_result is not None and team.last_result.status == "passed"
+
+
+def test_concurrent_streams_of_one_team_each_see_only_their_own_run(tmp_path: Path) -> None:
+    script = {
+        ("ceo", "spec"): SPEC,
+        ("ceo", "accept"): ACCEPT,
+        ("tester", "write"): TESTS,
+        ("coder", "write"): CODE,
+        ("reviewer", "review"): APPROVE,
+    }  # by (role, template), the same answer every time: the two runs may interleave
+    team = Team(
+        settings(tmp_path),
+        team="classic",
+        model=ScriptedModel(script),
+        sandbox=FakeSandbox([passed(), passed()]),
+    )
+    seen: dict[str, list[str]] = {}
+    gate = threading.Barrier(2)
+
+    def consume(run_id: str) -> None:
+        stream = team.stream(TASK, run_id=run_id)
+        first = next(stream)
+        gate.wait(timeout=30)  # both runs are under way before either goes on
+        seen[run_id] = [first.run_id, *(e.run_id for e in stream)]
+
+    threads = [threading.Thread(target=consume, args=(r,)) for r in ("c1", "c2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert set(seen) == {"c1", "c2"}
+    for run_id, ids in seen.items():
+        assert len(ids) > 10 and set(ids) == {run_id}
 
 
 def test_stream_raises_the_runs_error(tmp_path: Path) -> None:

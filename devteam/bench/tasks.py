@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from bench.errors import BenchError
+from devteam.bench.errors import BenchError
 
 SUITES = ("humaneval", "projects")
 PROJECTS_DIR = Path(__file__).with_name("suites") / "projects"

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel, Field
 
-from bench.tasks import HIDDEN_DIR, Task
+from devteam.bench.tasks import HIDDEN_DIR, Task
 from devteam.config import SandboxSettings
 from devteam.sandbox import open_sandbox
 

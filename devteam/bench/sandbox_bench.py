@@ -1,6 +1,6 @@
 """Sandbox latency: cold start, warm exec round trip, and a pytest run.
 
-    python -m bench.sandbox_bench --runs 50
+    python -m devteam.bench.sandbox_bench --runs 50
 
 cold:  create + start a container, through the first exec finishing (then stop).
 warm:  write one file (put_files) + run ``python3 -c pass`` in a warm sandbox.
@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make the repository importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from devteam.config import SandboxSettings, load_settings
 from devteam.sandbox import ensure_image

@@ -1,6 +1,6 @@
 """Merge several bench results into one comparison table (the tables of bench/RESULTS.md).
 
-python -m bench.report bench/out/RUN1 bench/out/RUN2 ...   (folders or results.json files)
+python -m devteam.bench.report bench/out/RUN1 bench/out/RUN2 ...   (folders or results.json files)
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from bench.errors import BenchError
-from bench.results import load_results, summary_table, task_matrix
+from devteam.bench.errors import BenchError
+from devteam.bench.results import load_results, summary_table, task_matrix
 
 
 def compare(paths: list[Path], *, per_task: bool = False) -> str:

@@ -27,8 +27,6 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from bench.grading import grade, source_files
-from bench.tasks import Task
 from devteam.agents.examples import (
     EXAMPLES_FILE,
     examples_test_file,
@@ -39,8 +37,10 @@ from devteam.agents.examples import (
 from devteam.agents.execution import check_plan, run_candidates
 from devteam.agents.replies import assign_paths, is_test_path
 from devteam.agents.select import Candidate, Evidence, choose
+from devteam.bench.grading import grade, source_files
+from devteam.bench.tasks import Task
 from devteam.config import SandboxSettings
-from devteam.llm.client import ChatModel
+from devteam.llm.metered import MeteredModel
 from devteam.llm.parsing import extract_files
 from devteam.roles import load_role
 from devteam.sandbox import open_sandbox
@@ -87,7 +87,7 @@ def _tests(text: str, test_file: str) -> dict[str, str]:
 
 def measure_task(
     task: Task,
-    model: ChatModel,
+    model: MeteredModel,
     sandbox_settings: SandboxSettings,
     folder: Path,
     *,
@@ -279,7 +279,7 @@ def to_markdown(tasks: list[TaskCeiling], meta: dict[str, Any]) -> str:
 
 def run_ceiling(
     tasks: list[Task],
-    model: ChatModel,
+    model: MeteredModel,
     sandbox_settings: SandboxSettings,
     out: Path,
     *,

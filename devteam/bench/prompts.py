@@ -18,7 +18,7 @@ import jinja2
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from bench.errors import BenchError
+from devteam.bench.errors import BenchError
 
 PROMPTS_DIR = Path(__file__).with_name("prompts")
 

@@ -1,10 +1,10 @@
 """Where a run's wall time went, from its audit log: model, sandbox, everything else.
 
-python -m bench.run_breakdown .devteam/runs/<run-id>/audit.jsonl [...]
+python -m devteam.bench.run_breakdown .devteam/runs/<run-id>/audit.jsonl [...]
 
 This reads only the audit log, so "sandbox" is the commands' own run time; container start
 and file copies fall into "other". ``devteam bench`` times the sandbox at its interface
-instead (bench/timing.py), so its "sandbox" includes them. Both count model time the same.
+instead (devteam/bench/timing.py), so its "sandbox" includes them. Both count model time the same.
 Works on the audit logs of ``devteam run`` and of every ``devteam bench`` strategy.
 """
 

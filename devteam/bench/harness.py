@@ -33,15 +33,22 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 import devteam
-from bench import resume as resuming
-from bench.errors import BenchError
-from bench.grading import grade, read_tree
-from bench.prompts import load_prompts
-from bench.results import BenchResults, Metadata, Segment, TaskResult, summarise, write_results
-from bench.run_breakdown import spend_of
-from bench.strategies import Context, Outcome, Strategy, TeamStrategy, make_strategy
-from bench.tasks import Task, load_tasks
-from bench.timing import TimedModel, TimedSandbox
+from devteam.bench import resume as resuming
+from devteam.bench.errors import BenchError
+from devteam.bench.grading import grade, read_tree
+from devteam.bench.prompts import load_prompts
+from devteam.bench.results import (
+    BenchResults,
+    Metadata,
+    Segment,
+    TaskResult,
+    summarise,
+    write_results,
+)
+from devteam.bench.run_breakdown import spend_of
+from devteam.bench.strategies import Context, Outcome, Strategy, TeamStrategy, make_strategy
+from devteam.bench.tasks import Task, load_tasks
+from devteam.bench.timing import TimedModel, TimedSandbox
 from devteam.config import Settings, load_settings
 from devteam.errors import (
     BudgetExceededError,
@@ -50,12 +57,13 @@ from devteam.errors import (
 )
 from devteam.events import EventBus, JsonlSink
 from devteam.llm.budget import Budget
-from devteam.llm.client import ChatClient, ChatModel
+from devteam.llm.client import ChatClient
+from devteam.llm.model import ChatModel
+from devteam.progress import Progress
 from devteam.roles import load_role
 from devteam.sandbox import ensure_image, open_sandbox
 
 ModelFactory = Callable[[Task], ChatModel]
-Progress = Callable[[str], None]
 
 #: Errors that stop the whole bench: nothing after them could be measured.
 INFRA_ERRORS = (ModelUnavailableError, SandboxUnavailableError, BenchError)
@@ -103,7 +111,19 @@ def _now() -> str:
 
 
 def _git(*args: str) -> str | None:
+    """A git command's output about devteam's own checkout; None when devteam is not one
+    (installed from a wheel, perhaps in a venv inside some other repository, whose commit
+    is not devteam's)."""
     root = Path(devteam.__file__).resolve().parents[1]
+    top = _run_git(root, "rev-parse", "--show-toplevel")
+    if top is None or Path(top).resolve() != root:
+        return None
+    if _run_git(root, "ls-files", "--error-unmatch", "devteam/__init__.py") is None:
+        return None  # a repository that does not track devteam's own files
+    return _run_git(root, *args)
+
+
+def _run_git(root: Path, *args: str) -> str | None:
     try:
         proc = subprocess.run(
             ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10
@@ -162,7 +182,7 @@ def bench_settings(cfg: BenchConfig, out: Path) -> Settings:
             overrides["model"] = cfg.model
     settings = load_settings(**overrides)
     if cfg.max_tokens is not None:
-        settings.budget = settings.budget.model_copy(update={"max_tokens": cfg.max_tokens})
+        settings.budget = settings.budget.model_copy(update={"max_run_tokens": cfg.max_tokens})
     return settings
 
 
@@ -244,28 +264,22 @@ class _Runner:
         self.cfg, self.strategy, self.settings = cfg, strategy, settings
         self.endpoint, self.out, self.model_factory = endpoint, out, model_factory
 
-    def _model(self, task: Task, budget: Budget, events: EventBus) -> ChatModel | None:
+    def _model(self, task: Task) -> ChatModel | None:
         if self.model_factory is not None:
-            model = self.model_factory(task)
-        elif not self.strategy.needs_model:
+            return self.model_factory(task)
+        if not self.strategy.needs_model:
             return None
-        else:
-            assert self.endpoint.base_url is not None
-            s = self.settings
-            model = ChatClient(
-                base_url=self.endpoint.base_url,
-                model=self.endpoint.model,
-                api_key=s.api_key,
-                budget=budget,
-                events=events,
-                temperature=0.0,
-                seed=self.cfg.seed,
-                max_tokens=s.max_tokens_per_call,
-                timeout_s=s.request_timeout_s,
-                structured_output=self.endpoint.structured_output,  # type: ignore[arg-type]
-            )
-        model.bind(budget, events)
-        return model
+        assert self.endpoint.base_url is not None
+        s = self.settings
+        return ChatClient(
+            base_url=self.endpoint.base_url,
+            model=self.endpoint.model,
+            api_key=s.api_key,
+            temperature=0.0,
+            seed=self.cfg.seed,
+            timeout_s=s.request_timeout_s,
+            structured_output=self.endpoint.structured_output,  # type: ignore[arg-type]
+        )
 
     def run(self, task: Task) -> TaskResult:
         slug = task.slug
@@ -277,7 +291,7 @@ class _Runner:
         audit = settings.run_dir(slug) / "audit.jsonl"
         budget = Budget(settings.budget)
         events = EventBus(slug, [JsonlSink(audit)])
-        inner = self._model(task, budget, events)
+        inner = self._model(task)
         model = TimedModel(inner) if inner is not None else None
         sandbox = TimedSandbox(open_sandbox(settings.sandbox))
         ctx = Context(
@@ -352,7 +366,8 @@ def _out_dir(cfg: BenchConfig, strategy: Strategy, settings_model: str) -> Path:
             raise BenchError(f"The output folder {out} is not empty; choose another --out.")
         return out
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path("bench/out") / f"{cfg.suite}-{_slug(strategy.name)}-{_slug(settings_model)}-{stamp}"
+    name = f"{cfg.suite}-{_slug(strategy.name)}-{_slug(settings_model)}-{stamp}"
+    return load_settings().state_dir / "bench" / name
 
 
 def progress_line(i: int, n: int, r: TaskResult) -> str:

@@ -21,17 +21,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from bench.errors import BenchError
-from bench.grading import PYTEST
-from bench.prompts import load_prompts
-from bench.tasks import Task
-from bench.timing import TimedModel, TimedSandbox
 from devteam.agents.replies import assign_paths, clip_output, is_test_path, safe_path
 from devteam.agents.runner import sandbox_event
+from devteam.bench.errors import BenchError
+from devteam.bench.grading import PYTEST
+from devteam.bench.prompts import load_prompts
+from devteam.bench.tasks import Task
+from devteam.bench.timing import TimedModel, TimedSandbox
 from devteam.config import Settings
 from devteam.errors import BudgetExceededError
 from devteam.events import EventBus, FilesWritten, RunFinished, RunStarted
 from devteam.llm.budget import Budget
+from devteam.llm.metered import MeteredModel
 from devteam.llm.parsing import extract_files
 from devteam.roles import load_role
 
@@ -114,10 +115,13 @@ def _finish(ctx: Context, out: Outcome) -> Outcome:
     return out
 
 
-def _model(ctx: Context) -> TimedModel:
+def _model(ctx: Context) -> MeteredModel:
+    """The task's model, charged to its budget and logged to its audit log."""
     if ctx.model is None:
         raise BenchError(f"The strategy for {ctx.task.id} needs a model and none was given.")
-    return ctx.model
+    return MeteredModel(
+        ctx.model, ctx.budget, ctx.events, max_tokens=ctx.settings.max_tokens_per_call
+    )
 
 
 # -- single ----------------------------------------------------------------------------------
@@ -245,9 +249,6 @@ class Reference:
         written = write_files(ctx.workdir, dict(ctx.task.reference))
         ctx.events.emit(FilesWritten(role="reference", paths=written))
         return _finish(ctx, Outcome(status="answered", reason="the reference solution"))
-
-
-STRATEGIES = ("single", "reflect", "team", "team:NAME", "PATH/TO/TEAM.yaml", "reference")
 
 
 def make_strategy(spec: str) -> Strategy:

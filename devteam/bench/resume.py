@@ -16,9 +16,9 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
-from bench.errors import BenchError
-from bench.results import Segment, TaskResult
-from bench.tasks import Task
+from devteam.bench.errors import BenchError
+from devteam.bench.results import Segment, TaskResult
+from devteam.bench.tasks import Task
 
 RUN_FILE = "run.json"
 TASKS_FILE = "tasks.jsonl"

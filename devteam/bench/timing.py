@@ -14,13 +14,9 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, Unpack
 
-from pydantic import BaseModel
-
-from devteam.events import EventBus
-from devteam.llm.budget import Budget
-from devteam.llm.client import ChatModel, ChatReply, Messages
+from devteam.llm.model import CallOptions, ChatModel, Messages, ModelReply
 from devteam.sandbox.base import ExecResult, Sandbox
 
 
@@ -37,34 +33,13 @@ class TimedModel:
         self._in_flight = 0
         self._busy_since = 0.0
 
-    def bind(self, budget: Budget, events: EventBus) -> None:
-        self.inner.bind(budget, events)
-
-    def complete(
-        self,
-        messages: Messages,
-        *,
-        role: str,
-        max_tokens: int | None = None,
-        schema: type[BaseModel] | None = None,
-        temperature: float | None = None,
-        stop: list[str] | None = None,
-        seed: int | None = None,
-    ) -> ChatReply:
+    def complete(self, messages: Messages, **options: Unpack[CallOptions]) -> ModelReply:
         with self._lock:
             self._in_flight += 1
             if self._in_flight == 1:
                 self._busy_since = time.monotonic()
         try:
-            return self.inner.complete(
-                messages,
-                role=role,
-                max_tokens=max_tokens,
-                schema=schema,
-                temperature=temperature,
-                stop=stop,
-                **({"seed": seed} if seed is not None else {}),
-            )
+            return self.inner.complete(messages, **options)
         finally:
             # Calls in flight together (sampled candidates) count once: ``seconds`` is the
             # wall time during which at least one call was waiting on the model.

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.errors import BenchError
-from bench.results import (
+from devteam.bench.errors import BenchError
+from devteam.bench.results import (
     BenchResults,
     MergeSource,
     TaskResult,

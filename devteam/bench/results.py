@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from bench.errors import BenchError
+from devteam.bench.errors import BenchError
 
 SCHEMA_VERSION = 1
 
