@@ -4,6 +4,7 @@ statuses, and the resume hint after an interrupt."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -11,8 +12,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable
-from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,8 @@ from devteam import cli
 from devteam.events import EVENT_ADAPTER
 from devteam.exit_codes import ExitCode
 from devteam.llm.client import Messages
-from devteam.llm.scripted import ScriptedModel, by_role
+from devteam.llm.scripted import Responder, ScriptedModel, by_role
+from devteam.team import Team
 from tests.unit.fakes import FakeSandbox, failed, passed
 from tests.unit.test_roles import ACCEPT, APPROVE, CODE, SPEC, TESTS
 
@@ -42,15 +42,16 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def script(monkeypatch: pytest.MonkeyPatch, responder: Callable[[str, Messages], str]) -> None:
-    """The scripted model and a sandbox whose test runs pass."""
+def script(
+    monkeypatch: pytest.MonkeyPatch, responder: Responder, sandbox: FakeSandbox | None = None
+) -> None:
+    """The scripted model and a sandbox whose test runs pass (the Team's constructor seam)."""
     model = ScriptedModel(responder)
-    sandbox = FakeSandbox([passed() for _ in range(10)])
-    monkeypatch.setattr("devteam.team.Team._open_sandbox", lambda *a: nullcontext(sandbox))
-    monkeypatch.setattr("devteam.team.Team._open_model", lambda *a: nullcontext(model))
+    sandbox = sandbox or FakeSandbox([passed() for _ in range(10)])
+    monkeypatch.setattr("devteam.team.Team", functools.partial(Team, model=model, sandbox=sandbox))
 
 
-def classic() -> Callable[[str, Messages], str]:
+def classic() -> Responder:
     return by_role({"ceo": [SPEC, ACCEPT], "tester": [TESTS], "coder": [CODE], "reviewer": APPROVE})
 
 
@@ -141,9 +142,10 @@ def test_a_spent_budget_exits_4(home: Path, monkeypatch: pytest.MonkeyPatch) -> 
     # plan and tests pass; every coder reply is wrong, so fix rounds run until tokens run out
     coder = ["FILE: m.py\n```python\ndef add(a, b):\n    return a - b\n```\n"] * 20
     tester = [TESTS] + ["VERDICT: code\nREASON: x"] * 20
-    script(monkeypatch, by_role({"ceo": [SPEC], "tester": tester, "coder": coder}))
-    monkeypatch.setattr(
-        "devteam.team.Team._open_sandbox", lambda *a: nullcontext(FakeSandbox([failed()] * 20))
+    script(
+        monkeypatch,
+        by_role({"ceo": [SPEC], "tester": tester, "coder": coder}),
+        FakeSandbox([failed()] * 20),
     )
     result = invoke("run", TASK, "--team", "classic", "--max-tokens", "1500", "-q")
     assert result.exit_code == ExitCode.BUDGET_EXHAUSTED, result.output
@@ -155,10 +157,10 @@ def test_an_interrupt_prints_the_exact_resume_command_and_it_finishes_the_run(
 ) -> None:
     replies = {"ceo": [SPEC, ACCEPT], "tester": [TESTS], "reviewer": APPROVE}
 
-    def interrupted(role: str, messages: Messages) -> str:
+    def interrupted(role: str, template: str, messages: Messages) -> str:
         if role == "coder":
             raise KeyboardInterrupt  # Ctrl-C while the coder's reply streams
-        return by_role(replies)(role, messages)
+        return by_role(replies)(role, template, messages)
 
     script(monkeypatch, interrupted)
     result = invoke("run", TASK, "--team", "classic", "--max-tokens", "50000")
