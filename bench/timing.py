@@ -21,7 +21,8 @@ from pydantic import BaseModel
 from devteam.events import EventBus
 from devteam.llm.budget import Budget
 from devteam.llm.client import ChatModel, ChatReply, Messages
-from devteam.sandbox.base import ExecResult, Sandbox
+from devteam.sandbox.base import ExecResult
+from devteam.sandbox.base import ManagedSandbox as Sandbox
 
 
 class TimedModel:

@@ -35,7 +35,7 @@ def test_run_with_a_model_server_that_is_down(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Nothing listens on port 9: one sentence, the resume hint, and no traceback."""
-    from tests.unit.fakes import FakeSandbox
+    from devteam.sandbox.fake import FakeSandbox
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr("devteam.team.Team._open_sandbox", lambda self, ws: _ctx(FakeSandbox([])))
@@ -67,7 +67,7 @@ def test_a_gate_waits_with_exit_3_and_resume_answer_goes_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from devteam.llm.scripted import ScriptedModel, by_role
-    from tests.unit.fakes import FakeSandbox, passed
+    from devteam.sandbox.fake import FakeSandbox, passed
     from tests.unit.test_roles import ACCEPT, APPROVE, CODE, SPEC, TESTS
 
     script = {"ceo": [SPEC, ACCEPT], "tester": [TESTS], "coder": [CODE], "reviewer": [APPROVE]}

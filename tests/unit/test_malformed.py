@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from devteam.sandbox.base import ExecResult
-from tests.unit.fakes import failed, passed
+from devteam.sandbox.fake import failed, passed
 from tests.unit.test_roles import (
     ACCEPT,
     APPROVE,

@@ -12,9 +12,9 @@ import pytest
 from devteam.config import Settings
 from devteam.events import read_audit_log
 from devteam.llm.scripted import ScriptedModel, by_role
+from devteam.sandbox.fake import FakeSandbox, failed, passed
 from devteam.team import Team
 from devteam.workspace import Workspace
-from tests.unit.fakes import FakeSandbox, failed, passed
 
 TASK = "Write a Python module m.py with add(a, b) returning a + b"
 SPEC = json.dumps(
