@@ -65,6 +65,8 @@ def to_report(result: ExecResult) -> TestReport:
         output += "\nThe test run was killed: it ran past the time limit (an endless loop?)."
     if result.oom_killed:
         output += "\nThe test run was killed: it ran out of memory."
+    if result.pids_limit_hit:
+        output += "\nThe test run hit the process limit: starting a process or thread was refused."
     return TestReport(
         command=result.command,
         exit_code=result.exit_code,
