@@ -49,6 +49,11 @@ class ExecResult(BaseModel):
         return "passed" if self.exit_code == 0 else f"failed (exit {self.exit_code})"
 
 
+def argv_of(command: Sequence[str] | str) -> list[str]:
+    """A command as argv: a list item by item as strings, a string run by ``sh -c``."""
+    return ["sh", "-c", command] if isinstance(command, str) else [str(a) for a in command]
+
+
 @runtime_checkable
 class Sandbox(Protocol):
     """What the agents ask of a sandbox: files in and out, and commands run in the workspace."""

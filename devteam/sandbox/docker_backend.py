@@ -27,7 +27,7 @@ from devteam.config import DockerSandboxSettings, SandboxSettings
 from devteam.errors import SandboxError, SandboxFileNotFoundError
 from devteam.sandbox import container as deploy
 from devteam.sandbox import docker_exec, engine
-from devteam.sandbox.base import EXIT_TIMEOUT, WORKDIR, ExecResult, Lifecycle
+from devteam.sandbox.base import EXIT_TIMEOUT, WORKDIR, ExecResult, Lifecycle, argv_of
 from devteam.sandbox.cgroups import COUNTERS_INSIDE, LimitCounters
 from devteam.sandbox.container import BASE_ENV, INIT_USER
 from devteam.sandbox.docker_exec import RawExec, discard
@@ -183,7 +183,7 @@ class DockerSandbox(Lifecycle):
     ) -> ExecResult:
         if self._container is None or self._limits is None:
             raise SandboxError("The sandbox is not started; call start() or use it in `with`.")
-        argv = ["sh", "-c", command] if isinstance(command, str) else [str(a) for a in command]
+        argv = argv_of(command)
         if not argv:
             raise ValueError("empty command")
         limit_s = float(timeout_s if timeout_s is not None else self.settings.timeout_s)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from devteam.sandbox.base import ExecResult, Lifecycle
+from devteam.sandbox.base import ExecResult, Lifecycle, argv_of
 from devteam.sandbox.selection import files_to_sync
 from devteam.sandbox.transfer import as_bytes, safe_relpath
 
@@ -58,7 +58,7 @@ class FakeSandbox(Lifecycle):
         workdir: str | None = None,
         env: Mapping[str, str] | None = None,
     ) -> ExecResult:
-        argv = ["sh", "-c", command] if isinstance(command, str) else [str(a) for a in command]
+        argv = argv_of(command)
         self.commands.append(argv)
         if not self.results:
             raise ScriptExhaustedError(f"no scripted sandbox result left for {argv}")

@@ -26,7 +26,7 @@ from pathlib import Path, PurePosixPath
 
 from devteam.config import LocalSandboxSettings, SandboxSettings
 from devteam.errors import SandboxError, SandboxFileNotFoundError
-from devteam.sandbox.base import EXIT_TIMEOUT, ExecResult, Lifecycle
+from devteam.sandbox.base import EXIT_TIMEOUT, ExecResult, Lifecycle, argv_of
 from devteam.sandbox.output import CappedBuffer, parse_failing_tests
 from devteam.sandbox.selection import files_to_sync
 from devteam.sandbox.transfer import as_bytes, check_dir, safe_relpath
@@ -128,7 +128,7 @@ class LocalSandbox(Lifecycle):
         workdir: str | None = None,
         env: Mapping[str, str] | None = None,
     ) -> ExecResult:
-        argv = ["sh", "-c", command] if isinstance(command, str) else [str(a) for a in command]
+        argv = argv_of(command)
         limit_s = float(timeout_s if timeout_s is not None else self.settings.timeout_s)
         cwd = self.root if not workdir else self._path(workdir)
         full_env = {
