@@ -15,7 +15,7 @@ import tomllib
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -81,28 +81,47 @@ class BudgetSettings(_Strict):
         return data
 
 
-class SandboxSettings(_Strict):
-    """Limits of the sandbox in which generated code runs. Restrictive by default."""
+class _SandboxCommon(_Strict):
+    """The keys every sandbox backend reads."""
 
-    backend: Literal["docker", "local"] = "docker"
-    image: str = "devteam-sandbox:bookworm"
-    network: bool = False
-    read_only_root: bool = True
     memory: str = Field(default="512m", description="memory cap (docker syntax: 512m, 1g)")
-    cpus: float = Field(default=1.0, gt=0)
-    pids: int = Field(default=128, gt=0)
-    tmpfs_size: str = "64m"
     workspace_size: str = "256m"
-    user: str = "1000:1000"
     timeout_s: float = Field(default=120.0, gt=0, description="wall-clock limit per command")
     output_limit: int = Field(
         default=16_000, gt=0, description="bytes kept per output stream (head + tail)"
     )
-    extra_packages: list[str] = Field(
-        default_factory=list, description="extra Debian packages baked into the image"
-    )
     env: dict[str, str] = Field(
         default_factory=dict, description="extra variables for every command (host env never is)"
+    )
+
+    @classmethod
+    def of(cls, settings: Self | SandboxSettings | None) -> Self:
+        """This backend's settings: given as they are, read from the flat ``[sandbox]`` table
+        (the other backends' keys left out), or the defaults."""
+        if settings is None:
+            return cls()
+        if isinstance(settings, cls):
+            return settings
+        return cls.model_validate(settings.model_dump(include=set(cls.model_fields) - {"backend"}))
+
+    @field_validator("memory", "workspace_size")
+    @classmethod
+    def _common_size(cls, value: str) -> str:
+        return _checked_size(value)
+
+
+class DockerFields(_Strict):
+    """The keys only the docker backend reads: its container and its image."""
+
+    image: str = "devteam-sandbox:bookworm"
+    network: bool = False
+    read_only_root: bool = True
+    cpus: float = Field(default=1.0, gt=0)
+    pids: int = Field(default=128, gt=0)
+    tmpfs_size: str = "64m"
+    user: str = "1000:1000"
+    extra_packages: list[str] = Field(
+        default_factory=list, description="extra Debian packages baked into the image"
     )
     build_mode: Literal["auto", "dockerfile", "offline"] = Field(
         default="auto",
@@ -117,12 +136,51 @@ class SandboxSettings(_Strict):
     )
     prune_on_start: bool = Field(default=True, description="remove containers left by dead owners")
 
-    @field_validator("memory", "tmpfs_size", "workspace_size")
+    @field_validator("tmpfs_size")
     @classmethod
-    def _size(cls, value: str) -> str:
-        if not _SIZE.match(value.strip()):
-            raise ValueError(f"{value!r} is not a size; write a number with k, m or g, e.g. 512m")
-        return value.strip()
+    def _docker_size(cls, value: str) -> str:
+        return _checked_size(value)
+
+
+class DockerSandboxSettings(DockerFields, _SandboxCommon):
+    """What the docker backend reads: a locked-down container. Restrictive by default."""
+
+    backend: Literal["docker"] = "docker"
+
+
+class LocalSandboxSettings(_SandboxCommon):
+    """What the local backend reads: host subprocesses under rlimits (no container)."""
+
+    backend: Literal["local"] = "local"
+
+
+#: One backend's own settings, told apart by ``backend``.
+SandboxBackendSettings = Annotated[
+    DockerSandboxSettings | LocalSandboxSettings, Field(discriminator="backend")
+]
+
+
+class SandboxSettings(DockerFields, _SandboxCommon):
+    """The ``[sandbox]`` table as written: one flat table of every backend's keys.
+
+    Config files, ``DEVTEAM_SANDBOX__*`` variables and ``devteam sandbox`` flags give it in
+    this form; a backend reads only its own part, ``for_backend()``. Keys of the other
+    backend are checked, then ignored (a docker key with ``backend = "local"`` does nothing).
+    """
+
+    backend: Literal["docker", "local"] = "docker"
+
+    def for_backend(self) -> SandboxBackendSettings:
+        """The chosen backend's own settings."""
+        if self.backend == "local":
+            return LocalSandboxSettings.of(self)
+        return DockerSandboxSettings.of(self)
+
+
+def _checked_size(value: str) -> str:
+    if not _SIZE.match(value.strip()):
+        raise ValueError(f"{value!r} is not a size; write a number with k, m or g, e.g. 512m")
+    return value.strip()
 
 
 class Settings(BaseSettings):

@@ -62,8 +62,8 @@ class SandboxFileNotFoundError(SandboxError, FileNotFoundError):
     """A file asked for does not exist in the sandbox workspace."""
 
 
-class CommandTimeoutError(SandboxError, TimeoutError):
-    """A sandboxed command ran past its wall-clock limit."""
+class AuditLogError(DevteamError, OSError):
+    """A run's audit log could not be written (disk full, no permission)."""
 
 
 class WorkspaceError(DevteamError, OSError):

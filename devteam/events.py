@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
 
+from devteam.errors import AuditLogError
+
 
 class _Event(BaseModel):
     run_id: str = ""
@@ -128,39 +130,63 @@ Sink = Callable[[_Event], None]
 
 
 class EventBus:
-    """Fans events out to sinks. A failing sink never breaks the run."""
+    """Fans events out to sinks.
+
+    A failing sink (a broken console) never breaks the run: it is skipped. A sink marked
+    ``required = True`` (the audit log) is different: every sink still gets the event, then
+    its error is raised, so a run never goes on without its record.
+    """
 
     def __init__(self, run_id: str = "", sinks: list[Sink] | None = None) -> None:
         self.run_id = run_id
         self._sinks: list[Sink] = list(sinks or [])
 
-    def add(self, sink: Sink) -> None:
-        self._sinks.append(sink)
-
     def emit(self, event: _Event) -> None:
         if not event.run_id:
             event.run_id = self.run_id
+        failure: Exception | None = None
         for sink in self._sinks:
             try:
                 sink(event)
-            except Exception:  # a broken console must not kill a run
-                continue
+            except Exception as exc:
+                if failure is None and getattr(sink, "required", False):
+                    failure = exc
+        if failure is not None:
+            raise failure
 
 
 class JsonlSink:
-    """Append-only JSONL audit log; one line per event, flushed at once."""
+    """Append-only JSONL audit log; one line per event, flushed at once.
+
+    Required: a line it cannot write (disk full, no permission) raises AuditLogError.
+    """
+
+    required = True
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _unwritable(path, exc) from exc
         self._lock = threading.Lock()
 
     def __call__(self, event: _Event) -> None:
         if isinstance(event, ModelDelta):  # the whole reply is logged with its ModelCall
             return
         line = event.model_dump_json()
-        with self._lock, self.path.open("a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
+        try:
+            with self._lock, self.path.open("a", encoding="utf-8") as fh:
+                fh.write(line + "\n")
+        except OSError as exc:
+            raise _unwritable(self.path, exc) from exc
+
+
+def _unwritable(path: Path, exc: OSError) -> AuditLogError:
+    return AuditLogError(
+        f"Could not write the audit log {path} ({exc.strerror or exc}); free disk space or "
+        "fix the folder's permissions, then resume the run."
+    )
 
 
 def scan_audit_log(path: Path) -> tuple[list[Event], list[int]]:

@@ -66,6 +66,8 @@ def to_report(result: ExecResult) -> TestReport:
         output += "\n" + texts.text("timed_out")
     if result.oom_killed:
         output += "\n" + texts.text("out_of_memory")
+    if result.pids_limit_hit:
+        output += "\n" + texts.text("process_limit")
     return TestReport(
         command=result.command,
         exit_code=result.exit_code,

@@ -17,7 +17,8 @@ from types import TracebackType
 from typing import Any, Self, Unpack
 
 from devteam.llm.model import CallOptions, ChatModel, Messages, ModelReply
-from devteam.sandbox.base import ExecResult, Sandbox
+from devteam.sandbox.base import ExecResult
+from devteam.sandbox.base import ManagedSandbox as Sandbox
 
 
 class TimedModel:

@@ -1,6 +1,7 @@
-"""The sandbox contract: what the agents may ask of any backend.
+"""The sandbox contract: what the agents may ask of any backend, and what a backend adds.
 
-Deployment (start/stop/is_alive), runtime (exec, put/get files), results as pydantic models.
+``Sandbox`` is the runtime the agents see (exec, files in and out); ``ManagedSandbox`` adds the
+deployment (start/stop/is_alive) that whoever opens the sandbox manages. Results are pydantic.
 Paths given to ``put_files``/``get_file`` are relative to the sandbox's workspace directory.
 """
 
@@ -48,15 +49,14 @@ class ExecResult(BaseModel):
         return "passed" if self.exit_code == 0 else f"failed (exit {self.exit_code})"
 
 
+def argv_of(command: Sequence[str] | str) -> list[str]:
+    """A command as argv: a list item by item as strings, a string run by ``sh -c``."""
+    return ["sh", "-c", command] if isinstance(command, str) else [str(a) for a in command]
+
+
 @runtime_checkable
 class Sandbox(Protocol):
-    """A place to run untrusted commands. Use as a context manager: stop() always runs."""
-
-    def start(self) -> None: ...
-
-    def stop(self) -> None: ...
-
-    def is_alive(self) -> bool: ...
+    """What the agents ask of a sandbox: files in and out, and commands run in the workspace."""
 
     def put_files(self, files: Mapping[str, bytes | str]) -> None:
         """Write files (relative paths) into the sandbox workspace."""
@@ -79,6 +79,17 @@ class Sandbox(Protocol):
         """Run a command (argv list, or a string run by ``sh -c``) in the workspace."""
         ...
 
+
+@runtime_checkable
+class ManagedSandbox(Sandbox, Protocol):
+    """A sandbox with its deployment: what ``open_sandbox`` returns. ``with`` always stops it."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def is_alive(self) -> bool: ...
+
     def __enter__(self) -> Self: ...
 
     def __exit__(
@@ -87,3 +98,25 @@ class Sandbox(Protocol):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None: ...
+
+
+class Lifecycle:
+    """``with`` for a backend: ``start()`` on the way in, ``stop()`` always on the way out."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from devteam.config import SandboxSettings
+from devteam.config import DockerFields
 from devteam.errors import SandboxBuildError, SandboxImageMissingError
 from devteam.sandbox import engine
 
@@ -60,7 +60,7 @@ def registry_reachable(url: str = REGISTRY_URL, timeout_s: float = 3.0) -> bool:
         return False
 
 
-def dockerfile_text(settings: SandboxSettings) -> str:
+def dockerfile_text(settings: DockerFields) -> str:
     text = resources.files("devteam.sandbox").joinpath(DOCKERFILE_NAME).read_text()
     text = text.replace("python:3.12-slim", settings.base_image, 1)
     if settings.extra_packages:
@@ -72,7 +72,7 @@ def dockerfile_text(settings: SandboxSettings) -> str:
     return text
 
 
-def build_with_dockerfile(client: Any, settings: SandboxSettings, progress: Progress) -> str:
+def build_with_dockerfile(client: Any, settings: DockerFields, progress: Progress) -> str:
     from docker.errors import APIError, BuildError
 
     progress(f"building {settings.image} from a Dockerfile (FROM {settings.base_image})")
@@ -94,7 +94,7 @@ def build_with_dockerfile(client: Any, settings: SandboxSettings, progress: Prog
     return str(image.id)
 
 
-def debootstrap_command(settings: SandboxSettings, target: Path) -> list[str]:
+def debootstrap_command(settings: DockerFields, target: Path) -> list[str]:
     include = ["python3", "python3-pytest", *settings.extra_packages]
     cmd = [
         "debootstrap",
@@ -108,7 +108,7 @@ def debootstrap_command(settings: SandboxSettings, target: Path) -> list[str]:
     return cmd
 
 
-def build_offline(client: Any, settings: SandboxSettings, progress: Progress) -> str:
+def build_offline(client: Any, settings: DockerFields, progress: Progress) -> str:
     """debootstrap a minimal Debian with python3 + pytest, then ``docker import`` it."""
     if shutil.which("debootstrap") is None:
         raise SandboxBuildError(
@@ -168,7 +168,7 @@ def import_rootfs(image: str, root: Path) -> str:
 
 
 def build_image(
-    settings: SandboxSettings,
+    settings: DockerFields,
     *,
     mode: BuildMode | None = None,
     progress: Progress | None = None,
@@ -188,7 +188,7 @@ def build_image(
 
 
 def ensure_image(
-    settings: SandboxSettings,
+    settings: DockerFields,
     progress: Progress | None = None,
     *,
     build: bool = True,

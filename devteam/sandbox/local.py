@@ -23,14 +23,13 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
-from types import TracebackType
-from typing import Self
 
-from devteam.config import SandboxSettings
+from devteam.config import LocalSandboxSettings, SandboxSettings
 from devteam.errors import SandboxError, SandboxFileNotFoundError
-from devteam.sandbox.base import EXIT_TIMEOUT, ExecResult
+from devteam.sandbox.base import EXIT_TIMEOUT, ExecResult, Lifecycle, argv_of
 from devteam.sandbox.output import CappedBuffer, parse_failing_tests
 from devteam.sandbox.selection import files_to_sync
+from devteam.sandbox.transfer import as_bytes, check_dir, safe_relpath
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +50,16 @@ def parse_size(text: str) -> int:
     return int(float(m.group(1)) * mult)
 
 
-class LocalSandbox:
+class LocalSandbox(Lifecycle):
     """Runs commands on the host in a temporary directory. Weaker isolation: see module doc."""
 
-    def __init__(self, settings: SandboxSettings | None = None, *, workspace: Path | None = None):
-        self.settings = settings or SandboxSettings(backend="local")
+    def __init__(
+        self,
+        settings: LocalSandboxSettings | SandboxSettings | None = None,
+        *,
+        workspace: Path | None = None,
+    ) -> None:
+        self.settings = LocalSandboxSettings.of(settings)
         self._initial = workspace
         self._dir: Path | None = None
 
@@ -84,34 +88,17 @@ class LocalSandbox:
     def is_alive(self) -> bool:
         return self._dir is not None and self._dir.is_dir()
 
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     def _path(self, rel: str) -> Path:
-        p = PurePosixPath(rel.replace("\\", "/"))
-        if p.is_absolute() or ".." in p.parts or not p.parts:
-            raise SandboxError(f"Path {rel!r} leaves the workspace; use a relative path inside it.")
-        return self.root.joinpath(*p.parts)
+        return self.root.joinpath(*PurePosixPath(safe_relpath(rel)).parts)
 
     def put_files(self, files: Mapping[str, bytes | str]) -> None:
-        for rel, content in files.items():
+        for rel, content in as_bytes(files).items():
             target = self._path(rel)
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(content.encode() if isinstance(content, str) else content)
+            target.write_bytes(content)
 
     def sync_dir(self, src: Path) -> None:
-        src = Path(src)
-        if not src.is_dir():
-            raise SandboxError(f"Cannot sync {src}: not a directory; pass an existing directory.")
+        src = check_dir(src)
         for child in self.root.iterdir():
             if child.is_dir() and not child.is_symlink():
                 shutil.rmtree(child)
@@ -141,7 +128,7 @@ class LocalSandbox:
         workdir: str | None = None,
         env: Mapping[str, str] | None = None,
     ) -> ExecResult:
-        argv = ["sh", "-c", command] if isinstance(command, str) else [str(a) for a in command]
+        argv = argv_of(command)
         limit_s = float(timeout_s if timeout_s is not None else self.settings.timeout_s)
         cwd = self.root if not workdir else self._path(workdir)
         full_env = {

@@ -340,8 +340,8 @@ def test_memory_bomb_reported_as_oom(healthy: Any) -> None:
 
 def test_oom_seen_without_host_cgroup_access(healthy: Any) -> None:
     """Where the host cannot read the container's cgroup, the counter is read from inside."""
-    saved = healthy._cgroup_files
-    healthy._cgroup_files = None
+    saved = healthy._limits.host_files
+    healthy._limits.host_files = None
     try:
         res = healthy.exec(py("x = bytearray(2 * 1024**3)"), timeout_s=60)
         # one allocation bigger than the cap: either refused (MemoryError) or OOM-killed
@@ -349,7 +349,7 @@ def test_oom_seen_without_host_cgroup_access(healthy: Any) -> None:
         res = healthy.exec(py("x = []\nwhile True:\n    x.append(bytearray(16 * 1024**2))"))
         assert res.oom_killed, res
     finally:
-        healthy._cgroup_files = saved
+        healthy._limits.host_files = saved
 
 
 def test_cpu_spin_with_children_killed_at_timeout(healthy: Any) -> None:

@@ -15,8 +15,8 @@ from devteam.llm.budget import Budget, estimate_prompt_tokens, estimate_tokens
 from devteam.llm.metered import MeteredModel
 from devteam.llm.model import Messages
 from devteam.llm.scripted import ScriptedModel
+from devteam.sandbox.fake import FakeSandbox, failed, passed
 from devteam.team import Team
-from tests.unit.fakes import FakeSandbox, failed, passed
 from tests.unit.test_graph import ACCEPT, CODE, PLANNER, SPEC, TASK, make_settings
 
 PADDING = "# " + "x" * 4000 + "\n"  # a reply far longer than any per-call cap below

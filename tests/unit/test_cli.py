@@ -39,7 +39,7 @@ def test_run_with_a_model_server_that_is_down(
 ) -> None:
     """Nothing listens on port 9: one sentence, the resume hint with the same endpoint, no
     traceback, and the status of missing infrastructure."""
-    from tests.unit.fakes import FakeSandbox
+    from devteam.sandbox.fake import FakeSandbox
 
     monkeypatch.chdir(tmp_path)
     with_sandbox = functools.partial(Team, sandbox=FakeSandbox([]))  # the constructor's seam
@@ -67,7 +67,7 @@ def test_a_gate_waits_with_exit_3_and_resume_answer_goes_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from devteam.llm.scripted import ScriptedModel, by_role
-    from tests.unit.fakes import FakeSandbox, passed
+    from devteam.sandbox.fake import FakeSandbox, passed
     from tests.unit.test_roles import ACCEPT, APPROVE, CODE, SPEC, TESTS
 
     script = {"ceo": [SPEC, ACCEPT], "tester": [TESTS], "coder": [CODE], "reviewer": [APPROVE]}

@@ -22,8 +22,8 @@ from devteam.events import EVENT_ADAPTER
 from devteam.exit_codes import ExitCode
 from devteam.llm.client import Messages
 from devteam.llm.scripted import Responder, ScriptedModel, by_role
+from devteam.sandbox.fake import FakeSandbox, failed, passed
 from devteam.team import Team
-from tests.unit.fakes import FakeSandbox, failed, passed
 from tests.unit.test_roles import ACCEPT, APPROVE, CODE, SPEC, TESTS
 
 TASK = "Write a Python module m.py with add(a, b) returning a + b"

@@ -11,9 +11,9 @@ from devteam.events import EventBus
 from devteam.llm.budget import Budget
 from devteam.llm.metered import MeteredModel
 from devteam.llm.scripted import ScriptedModel
+from devteam.sandbox.fake import FakeSandbox
 from devteam.teams import load_team
 from devteam.workspace import Workspace
-from tests.unit.fakes import FakeSandbox
 
 
 def test_each_dependency_opens_once_on_first_use_even_when_one_needs_another(

@@ -12,9 +12,9 @@ from devteam.errors import SandboxUnavailableError
 from devteam.events import read_audit_log
 from devteam.llm.scripted import ScriptedModel
 from devteam.roles import texts
+from devteam.sandbox.fake import FakeSandbox, failed, passed
 from devteam.team import Team
 from devteam.teams import TeamConfig
-from tests.unit.fakes import FakeSandbox, failed, passed
 
 # The CEO and the coder only: the coder writes its own tests (as in the solo team).
 PLANNER = TeamConfig.model_validate(

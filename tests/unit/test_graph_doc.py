@@ -12,9 +12,9 @@ from devteam.events import EventBus
 from devteam.llm.budget import Budget
 from devteam.llm.metered import MeteredModel
 from devteam.llm.scripted import ScriptedModel
+from devteam.sandbox.fake import FakeSandbox
 from devteam.teams import load_team
 from devteam.workspace import Workspace
-from tests.unit.fakes import FakeSandbox
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "ARCHITECTURE.md"
 

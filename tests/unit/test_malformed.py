@@ -7,7 +7,7 @@ from pathlib import Path
 
 from devteam.roles import texts
 from devteam.sandbox.base import ExecResult
-from tests.unit.fakes import failed, passed
+from devteam.sandbox.fake import failed, passed
 from tests.unit.test_roles import (
     ACCEPT,
     APPROVE,

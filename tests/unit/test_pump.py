@@ -7,7 +7,7 @@ import threading
 import time
 from typing import Any
 
-from devteam.sandbox.docker_backend import DockerSandbox, _RawExec
+from devteam.sandbox.docker_exec import RawExec, pump
 
 
 class _EndedApi:
@@ -21,10 +21,10 @@ def _frame(stream: int, payload: bytes) -> bytes:
     return bytes([stream, 0, 0, 0]) + len(payload).to_bytes(4, "big") + payload
 
 
-def _pump(late_s: float, close: bool = True) -> tuple[bytes, _RawExec, float]:
+def _pump(late_s: float, close: bool = True) -> tuple[bytes, RawExec, float]:
     ours, theirs = socket.socketpair()
     out = bytearray()
-    result = _RawExec()
+    result = RawExec()
 
     def late_writer() -> None:
         theirs.sendall(_frame(1, b"early\n"))
@@ -37,8 +37,7 @@ def _pump(late_s: float, close: bool = True) -> tuple[bytes, _RawExec, float]:
     writer.start()
     t0 = time.monotonic()
     try:
-        DockerSandbox._pump(
-            None,  # type: ignore[arg-type]
+        pump(
             _EndedApi(),
             "x",
             ours,

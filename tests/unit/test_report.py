@@ -24,9 +24,9 @@ from devteam.report import gather
 from devteam.report.data import from_events
 from devteam.report.graph import GraphShape, draw, layout, team_graph
 from devteam.report.page import render, run_path
+from devteam.sandbox.fake import FakeSandbox, failed, passed
 from devteam.team import Team
 from devteam.teams import load_team
-from tests.unit.fakes import FakeSandbox, failed, passed
 from tests.unit.test_roles import ACCEPT, APPROVE, CODE, SPEC, TASK, TESTS
 
 FIXED = CODE.replace("a + b", "b + a")

@@ -13,9 +13,9 @@ import pytest
 from devteam.config import Settings
 from devteam.events import read_audit_log
 from devteam.llm.scripted import ScriptedModel, by_role
+from devteam.sandbox.fake import FakeSandbox, failed, passed
 from devteam.team import Team
 from devteam.workspace import Workspace
-from tests.unit.fakes import FakeSandbox, failed, passed
 
 TASK = "Write a Python module m.py with add(a, b) returning a + b"
 SPEC = json.dumps(
@@ -145,6 +145,22 @@ def test_wrong_code_goes_back_to_the_coder_with_the_testers_diagnosis(tmp_path: 
     fix = prompt(model, 4)
     assert "The tester checked the tests against the spec: add must return the sum." in fix
     assert "are not yours to change" in fix
+
+
+def test_a_run_that_hit_the_process_limit_tells_the_coder_so(tmp_path: Path) -> None:
+    forked = CODE.replace("return a + b", "import os\n    os.fork()\n    return a + b")
+    script = {
+        "ceo": [SPEC, ACCEPT],
+        "tester": [TESTS, "VERDICT: code\nREASON: it forks"],
+        "coder": [forked, CODE],
+        "reviewer": [APPROVE],
+    }
+    capped = failed().model_copy(update={"pids_limit_hit": True})
+    team, model = make(tmp_path, script, [capped, passed()])
+    result = team.run(TASK, run_id="r1")
+    assert result.status == "passed"
+    assert "hit the process limit" in prompt(model, 4)
+    assert "process limit" not in prompt(model, 2)
 
 
 def test_a_fix_shows_the_tests_apart_from_the_files_it_may_change(tmp_path: Path) -> None:

@@ -8,9 +8,9 @@ import pytest
 
 from devteam.errors import ConfigError
 from devteam.llm.scripted import ScriptedModel, by_role
+from devteam.sandbox.fake import FakeSandbox, passed
 from devteam.team import Team
 from devteam.teams import load_team
-from tests.unit.fakes import FakeSandbox, passed
 from tests.unit.test_roles import ACCEPT, APPROVE, CODE, SPEC, TASK, TESTS, settings
 
 SECURITY_PROMPT = """\
