@@ -238,7 +238,7 @@ def ceiling_cmd(
     Example: devteam bench ceiling --every 4 --samples 9 --model qwen2.5-coder-1.5b
     """
     from devteam.bench.ceiling import run_ceiling
-    from devteam.bench.harness import BenchConfig, bench_settings, open_endpoint
+    from devteam.bench.endpoint import BenchConfig, bench_settings, open_endpoint
     from devteam.bench.tasks import humaneval_every, load_tasks
     from devteam.events import EventBus, JsonlSink
     from devteam.llm.budget import Budget

@@ -15,28 +15,24 @@ such as ``devteam.llm.scripted.ScriptedModel``); then no endpoint is started.
 
 from __future__ import annotations
 
-import os
-import platform
 import re
-import subprocess
 import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
-
 import devteam
 from devteam.bench import resume as resuming
+from devteam.bench.endpoint import BenchConfig, Endpoint, bench_settings, open_endpoint
 from devteam.bench.errors import BenchError
 from devteam.bench.grading import grade, read_tree
 from devteam.bench.prompts import load_prompts
+from devteam.bench.provenance import devteam_git, host_info
 from devteam.bench.results import (
     BenchResults,
     Metadata,
@@ -67,39 +63,6 @@ ModelFactory = Callable[[Task], ChatModel]
 
 #: Errors that stop the whole bench: nothing after them could be measured.
 INFRA_ERRORS = (ModelUnavailableError, SandboxUnavailableError, BenchError)
-EMBEDDED_PREFIX = "qwen2.5-coder-"
-
-
-class BenchConfig(BaseModel):
-    """One bench run, as the CLI takes it."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    suite: str = "humaneval"
-    strategy: str = "single"
-    tasks: list[str] | None = Field(None, description="task ids; default: the suite's set")
-    limit: int | None = Field(None, description="run only the first N of the selected tasks")
-    full: bool = Field(False, description="HumanEval: all 164 problems, not the CPU subset")
-    concurrency: int = Field(1, ge=1, le=64)
-    max_rounds: int = Field(3, ge=0, le=20, description="reflect: fix rounds after the first try")
-    out: Path | None = None
-    seed: int | None = 0
-    model: str | None = Field(None, description="embedded model name, or the endpoint's model")
-    base_url: str | None = None
-    max_tokens: int | None = Field(None, gt=0, description="token budget per task")
-    command: list[str] = Field(default_factory=list, description="the command line, for the record")
-    resume: bool = Field(False, description="continue the interrupted run in --out")
-
-
-@dataclass
-class Endpoint:
-    server: str
-    model: str
-    base_url: str | None = None
-    model_file: Path | None = None
-    sha256: str | None = None
-    startup_s: float | None = None
-    structured_output: str = "auto"
 
 
 def _slug(text: str) -> str:
@@ -108,145 +71,6 @@ def _slug(text: str) -> str:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _git(*args: str) -> str | None:
-    """A git command's output about devteam's own checkout; None when devteam is not one
-    (installed from a wheel, perhaps in a venv inside some other repository, whose commit
-    is not devteam's)."""
-    root = Path(devteam.__file__).resolve().parents[1]
-    top = _run_git(root, "rev-parse", "--show-toplevel")
-    if top is None or Path(top).resolve() != root:
-        return None
-    if _run_git(root, "ls-files", "--error-unmatch", "devteam/__init__.py") is None:
-        return None  # a repository that does not track devteam's own files
-    return _run_git(root, *args)
-
-
-def _run_git(root: Path, *args: str) -> str | None:
-    try:
-        proc = subprocess.run(
-            ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return proc.stdout.strip() if proc.returncode == 0 else None
-
-
-def _host() -> dict[str, object]:
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cores = os.cpu_count() or 0
-    return {
-        "cpu": cpu,
-        "cores": cores,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-    }
-
-
-def _model_sha256(path: Path) -> str:
-    sidecar = path.with_name(path.name + ".sha256")  # written by devteam after verifying
-    if sidecar.is_file():
-        first = sidecar.read_text().split()
-        if first and re.fullmatch(r"[0-9a-f]{64}", first[0]):
-            return first[0]
-    from devteam.llm.embedded import sha256_file
-
-    return sha256_file(path)
-
-
-def bench_settings(cfg: BenchConfig, out: Path) -> Settings:
-    overrides: dict[str, object] = {
-        "temperature": 0.0,
-        "seed": cfg.seed,
-        "workspace_root": out / "workspaces",
-        "state_dir": out / "state",
-    }
-    if cfg.base_url:
-        overrides["base_url"] = cfg.base_url
-    if cfg.model:
-        endpoint_set = cfg.base_url or os.environ.get("DEVTEAM_BASE_URL")
-        if cfg.model.startswith(EMBEDDED_PREFIX) and not endpoint_set:
-            overrides["embedded_model"] = cfg.model
-        else:
-            overrides["model"] = cfg.model
-    settings = load_settings(**overrides)
-    if cfg.max_tokens is not None:
-        settings.budget = settings.budget.model_copy(update={"max_run_tokens": cfg.max_tokens})
-    return settings
-
-
-def _check_endpoint(settings: Settings) -> None:
-    """Fail fast, in one sentence, when nothing answers at ``base_url``."""
-    import openai
-
-    client = openai.OpenAI(
-        base_url=settings.base_url, api_key=settings.api_key, timeout=15, max_retries=0
-    )
-    try:
-        client.models.list()
-    except openai.APIConnectionError as exc:
-        raise ModelUnavailableError(
-            f"The model server at {settings.base_url} is not reachable "
-            f"({exc.__cause__ or exc}); start it, or leave out --base-url to use the "
-            "embedded model."
-        ) from exc
-    except openai.APIStatusError:
-        pass  # it answers; not every server lists its models
-
-
-@contextmanager
-def open_endpoint(
-    settings: Settings, out: Path, *, injected: bool, needs_model: bool, progress: Progress
-) -> Iterator[Endpoint]:
-    if injected:
-        yield Endpoint(server="injected", model="injected")
-        return
-    if not needs_model:
-        yield Endpoint(server="none", model="none")
-        return
-    if settings.base_url:
-        _check_endpoint(settings)
-        yield Endpoint(
-            server="openai-compatible",
-            model=settings.model or "default",
-            base_url=settings.base_url,
-            structured_output=settings.structured_output,
-        )
-        return
-    from devteam.llm.server import EmbeddedServer
-
-    server = EmbeddedServer.from_settings(
-        settings,
-        log_path=out / "model-server.log",
-        progress=lambda stage, frac: progress(
-            f"model: {stage}" + (f" {frac:.0%}" if frac is not None else "")
-        ),
-    )
-    progress(f"Starting the embedded model server ({server.model_name}, {server.model_path.name})")
-    with server:
-        yield Endpoint(
-            server="embedded-llama-cpp",
-            model=server.model_name,
-            base_url=server.base_url,
-            model_file=server.model_path,
-            sha256=_model_sha256(server.model_path),
-            startup_s=round(server.startup_s or 0.0, 2),
-            # llama.cpp's server takes a schema through json_object; skip the json_schema probe.
-            structured_output="json_object"
-            if settings.structured_output == "auto"
-            else settings.structured_output,
-        )
 
 
 class _Runner:
@@ -397,8 +221,8 @@ def run_bench(
     # The code that runs is the code at start: record it now, not when the run ends.
     segment = Segment(
         started=started,
-        git_commit=_git("rev-parse", "HEAD"),
-        git_dirty=bool(_git("status", "--porcelain", "--untracked-files=no")),
+        git_commit=devteam_git("rev-parse", "HEAD"),
+        git_dirty=bool(devteam_git("status", "--porcelain", "--untracked-files=no")),
         command=cfg.command,
     )
     earlier: list[TaskResult] = []
@@ -492,7 +316,7 @@ def _results(
         server_startup_s=endpoint.startup_s,
         settings=settings.model_dump(mode="json", exclude={"api_key"}),
         prompts_sha256=prompts,
-        host=_host(),
+        host=host_info(),
         command=cfg.command,
         started=first.started,
         finished=_now(),

@@ -18,6 +18,7 @@ from devteam import cli
 from devteam.bench.harness import BenchConfig, run_bench
 from devteam.bench.tasks import Task, load_tasks
 from devteam.config import SandboxSettings
+from devteam.exit_codes import ExitCode
 from devteam.llm.model import Messages
 from devteam.llm.scripted import ScriptedModel
 
@@ -186,7 +187,7 @@ def test_cli_model_server_down_is_one_sentence(tmp_path: Path) -> None:
             "--base-url", "http://127.0.0.1:9/v1", "--out", str(tmp_path / "down"),
         ],
     )  # fmt: skip
-    assert res.exit_code == 1
+    assert res.exit_code == ExitCode.INFRASTRUCTURE  # the model server is down
     assert "not reachable" in res.output and "Traceback" not in res.output
 
 

@@ -209,11 +209,15 @@ def test_the_ablation_teams_load_and_differ_from_the_default_in_one_thing() -> N
         "evidence-no-sampling",
         "evidence-no-repair",
         "evidence-always-plan",
+        "evidence-anchored-2",
     }
     assert "tester" not in teams["evidence-no-tester"].roles
     assert teams["evidence-no-sampling"].loop.samples == 0 != default.loop.samples
     assert teams["evidence-no-repair"].loop.repairs == 0 != default.loop.repairs
     assert teams["evidence-always-plan"].loop.plan == "always" != default.loop.plan
+    anchored = teams["evidence-anchored-2"].loop
+    assert anchored.samples_anchored == 2 != default.loop.samples_anchored
+    assert anchored.model_copy(update={"samples_anchored": 0}) == default.loop
     for team in teams.values():
         assert team.loop.kind == "evidence"
 
@@ -224,13 +228,13 @@ def test_the_commit_recorded_is_devteams_own_never_a_surrounding_repositorys(
     import subprocess
 
     import devteam
-    from devteam.bench import harness
+    from devteam.bench import provenance
 
     checkout = Path(devteam.__file__).resolve().parents[1]
     head = subprocess.run(
         ["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
-    assert harness._git("rev-parse", "HEAD") == head  # a checkout of devteam: its commit
+    assert provenance.devteam_git("rev-parse", "HEAD") == head  # devteam's checkout: its commit
 
     def git(*args: str) -> None:
         subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
@@ -243,11 +247,12 @@ def test_the_commit_recorded_is_devteams_own_never_a_surrounding_repositorys(
     installed.parent.mkdir(parents=True)
     installed.write_text("")
     monkeypatch.setattr(devteam, "__file__", str(installed))
-    assert harness._git("rev-parse", "HEAD") is None  # installed in a venv inside a user's repo
+    # installed in a venv inside a user's repository
+    assert provenance.devteam_git("rev-parse", "HEAD") is None
     (tmp_path / "devteam").mkdir()
     (tmp_path / "devteam/__init__.py").write_text("")  # at the top, but not tracked there
     monkeypatch.setattr(devteam, "__file__", str(tmp_path / "devteam/__init__.py"))
-    assert harness._git("rev-parse", "HEAD") is None
+    assert provenance.devteam_git("rev-parse", "HEAD") is None
 
 
 def test_the_default_output_folder_is_under_the_state_folder(
