@@ -140,10 +140,10 @@ def test_too_little_disk_space(home: Path, monkeypatch: pytest.MonkeyPatch) -> N
 def test_bad_settings_are_bad_input_not_missing_infrastructure(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("DEVTEAM_BUDGET__MAX_TOKENS", "many")
+    monkeypatch.setenv("DEVTEAM_BUDGET__MAX_RUN_TOKENS", "many")
     code, out = doctor_output()
     assert code == ExitCode.BAD_INPUT
-    assert "fail settings" in out and "max_tokens" in out
+    assert "fail settings" in out and "max_run_tokens" in out
 
 
 def test_a_checkpoint_store_that_does_not_open(home: Path) -> None:
