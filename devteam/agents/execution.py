@@ -94,28 +94,83 @@ def _script_text() -> str:
 
 
 def _probes(examples: list[Example], tests: dict[str, str], names: list[str]) -> list[str]:
-    """Shared inputs: the examples' calls, then literal calls of the targets in the tests."""
+    """Shared inputs: the examples' calls, then the literal calls of the targets in the tests,
+    also those whose arguments a ``pytest.mark.parametrize`` gives (``f(a, b)`` under
+    ``parametrize("a, b", [(1, 2)])`` is ``f(1, 2)``). Inputs only: what a test expects
+    back is never taken."""
     calls = [e.call for e in examples]
     for content in tests.values():
         try:
             tree = ast.parse(content)
         except SyntaxError:
             continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                calls += _parametrized_calls(node, names)
         for sub in ast.walk(tree):
-            if not (
-                isinstance(sub, ast.Call)
-                and isinstance(sub.func, ast.Name)
-                and sub.func.id in names
-                and not sub.keywords
-            ):
-                continue
-            try:
-                for arg in sub.args:
-                    ast.literal_eval(arg)
-            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-                continue
-            calls.append(ast.unparse(sub))
+            if _literal_target_call(sub, names):
+                calls.append(ast.unparse(sub))
     return list(dict.fromkeys(calls))[:MAX_PROBES]
+
+
+def _literal_target_call(node: ast.AST, names: list[str]) -> bool:
+    if not (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in names
+        and not node.keywords
+    ):
+        return False
+    try:
+        for arg in node.args:
+            ast.literal_eval(arg)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+    return True
+
+
+def _parametrized_calls(fn: ast.FunctionDef | ast.AsyncFunctionDef, names: list[str]) -> list[str]:
+    """The calls of targets in ``fn`` with each parametrize case's literals put in."""
+    cases: list[dict[str, ast.expr]] = [{}]
+    for deco in fn.decorator_list:
+        table = _parametrize_table(deco)
+        if table is not None:
+            cases = [{**c, **row} for c in cases for row in table][:MAX_PROBES]
+    if cases == [{}]:
+        return []
+    out: list[str] = []
+    for sub in ast.walk(fn):
+        if not (isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name)):
+            continue
+        if sub.func.id not in names or sub.keywords:
+            continue
+        for case in cases:
+            args = [case.get(a.id, a) if isinstance(a, ast.Name) else a for a in sub.args]
+            call = ast.Call(func=sub.func, args=args, keywords=[])
+            if _literal_target_call(call, names):
+                out.append(ast.unparse(call))
+    return out
+
+
+def _parametrize_table(deco: ast.expr) -> list[dict[str, ast.expr]] | None:
+    """``@pytest.mark.parametrize("a, b", [(1, 2), (3, 4)])`` as rows of literals by name."""
+    if not (isinstance(deco, ast.Call) and len(deco.args) >= 2):
+        return None
+    if not (isinstance(deco.func, ast.Attribute) and deco.func.attr == "parametrize"):
+        return None
+    argnames, values = deco.args[0], deco.args[1]
+    if not (isinstance(argnames, ast.Constant) and isinstance(argnames.value, str)):
+        return None
+    if not isinstance(values, ast.List | ast.Tuple):
+        return None
+    keys = [k.strip() for k in argnames.value.split(",") if k.strip()]
+    rows: list[dict[str, ast.expr]] = []
+    for value in values.elts:
+        items = value.elts if len(keys) > 1 and isinstance(value, ast.Tuple) else [value]
+        if len(items) != len(keys):
+            return None
+        rows.append(dict(zip(keys, items, strict=True)))
+    return rows
 
 
 def mark_suspect(content: str, path: str, suspect: list[str]) -> str:

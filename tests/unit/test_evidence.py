@@ -331,3 +331,28 @@ def test_a_copy_of_the_prompts_example_is_removed_and_prose_calls_are_targets(
     )
     delivered = (result.workspace / "solution.py").read_text()
     assert "def double" not in delivered and "def add" in delivered
+
+
+def test_parametrized_tests_give_shared_inputs_but_never_expected_values() -> None:
+    from devteam.agents.execution import _probes
+
+    tests = """import pytest
+from calc import add
+
+
+@pytest.mark.parametrize("a, b", [(1, 2), (-5, -6)])
+def test_add(a, b):
+    assert add(a, b) == 99  # a hand-computed value: never taken
+    assert add(a, 1) > a
+
+
+@pytest.mark.parametrize("b", [0])
+def test_unbound(b):
+    assert add(x, b) == 0  # x is no parameter: no input to take
+
+
+def test_literal():
+    assert add(7, 8) == 15
+"""
+    probes = _probes([], {"tests/test_calc.py": tests}, ["add"])
+    assert probes == ["add(1, 2)", "add(-5, -6)", "add(1, 1)", "add(-5, 1)", "add(7, 8)"]
