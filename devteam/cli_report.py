@@ -66,7 +66,7 @@ def report(
                 f"Cannot write the report to {out} ({exc.strerror}); choose another --out."
             )
         )
-    print(path)
+    print(path.resolve())  # whole, for copy and paste from any folder
     if open_:
         import webbrowser
 
