@@ -63,8 +63,20 @@ def make_huey(bot: BotSettings) -> Huey:
             raise ConfigError(
                 "A PostgreSQL queue needs peewee and psycopg; pip install 'devteam[fleet]'."
             ) from None
-        # libpq takes a whole URL where a database name goes
-        return SqlHuey(name="devteam-bot", database=PostgresqlDatabase(bot.queue), results=False)
+        from peewee import IntegrityError
+
+        # Workers that start together race to create the queue's tables: PostgreSQL's CREATE
+        # TABLE IF NOT EXISTS can still fail on its catalogue's unique index for all but one.
+        # The one that lost finds the tables made when it tries again.
+        for attempt in range(3):
+            try:
+                # libpq takes a whole URL where a database name goes
+                database = PostgresqlDatabase(bot.queue)
+                return SqlHuey(name="devteam-bot", database=database, results=False)
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+                time.sleep(0.5)
     if bot.queue not in ("sqlite", "immediate"):
         raise ConfigError(
             f'bot.queue {bot.queue!r} is not supported; use "sqlite" or a postgresql:// URL.'
