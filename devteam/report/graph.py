@@ -127,34 +127,28 @@ def _back_edges(succ: dict[str, list[str]], root: str) -> set[tuple[str, str]]:
     return back
 
 
+def _arrow(name: str, fill: str) -> str:
+    """An arrowhead marker that edges refer to as ``url(#name)``."""
+    return el(
+        "marker",
+        el("path", d="M0,0 L10,5 L0,10 z", fill=fill),
+        id=name,
+        viewBox="0 0 10 10",
+        refX=10,
+        refY=5,
+        markerWidth=9,
+        markerHeight=9,
+        markerUnits="userSpaceOnUse",
+        orient="auto-start-reverse",
+    )
+
+
 def draw(placed: Placed, taken: dict[tuple[str, str], int], visited: set[str]) -> str:
     """The graph; edges in ``taken`` (with how often) and nodes in ``visited`` highlighted."""
     defs = [
         "<defs>",
-        el(
-            "marker",
-            el("path", d="M0,0 L10,5 L0,10 z", fill="#9aa3ad"),
-            id="arrow",
-            viewBox="0 0 10 10",
-            refX=10,
-            refY=5,
-            markerWidth=9,
-            markerHeight=9,
-            markerUnits="userSpaceOnUse",
-            orient="auto-start-reverse",
-        ),
-        el(
-            "marker",
-            el("path", d="M0,0 L10,5 L0,10 z", fill="#d9480f"),
-            id="arrow-taken",
-            viewBox="0 0 10 10",
-            refX=10,
-            refY=5,
-            markerWidth=9,
-            markerHeight=9,
-            markerUnits="userSpaceOnUse",
-            orient="auto-start-reverse",
-        ),
+        _arrow("arrow", "#9aa3ad"),
+        _arrow("arrow-taken", "#d9480f"),
         "</defs>",
     ]
     plain: list[str] = []
