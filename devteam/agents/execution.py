@@ -15,6 +15,7 @@ from typing import Any
 from devteam.agents.examples import EXAMPLES_FILE, Example
 from devteam.agents.runner import sandbox_event
 from devteam.agents.select import CRASH_ERRORS, Candidate, Evidence
+from devteam.agents.variants import input_variants
 from devteam.errors import SandboxError
 from devteam.sandbox.base import Sandbox
 
@@ -30,14 +31,21 @@ def check_plan(
     tests: dict[str, str],
     *,
     timeout_s: float,
+    variants: bool = False,
 ) -> dict[str, Any]:
-    """What ``check_script`` is asked to do for every candidate (the same for all)."""
+    """What ``check_script`` is asked to do for every candidate (the same for all).
+    With ``variants``, the probes also hold the examples' calls with one argument changed
+    (``devteam.agents.variants``), listed apart under ``variants``."""
+    probes = _probes(examples, tests, names)
+    extra = input_variants([e.call for e in examples], names) if variants else []
+    extra = [v for v in extra if v not in probes][: max(0, MAX_PROBES - len(probes))]
     return {
         "modules": modules,
         "names": names,
         "signatures": sigs,
         "examples": [e.model_dump(include={"call", "expected"}) for e in examples],
-        "probes": _probes(examples, tests, names),
+        "probes": probes + extra,
+        "variants": extra,
         "tests": sorted(p for p in tests if p != EXAMPLES_FILE)
         + ([EXAMPLES_FILE] if EXAMPLES_FILE in tests else []),
         "crash_errors": list(CRASH_ERRORS),

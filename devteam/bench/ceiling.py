@@ -53,11 +53,20 @@ class SampleResult(BaseModel):
     passed: bool = Field(description="the hidden tests pass")
     examples: str = Field("", description="the request's examples passed / stated")
     tests: str = Field("", description="the tester's property tests passed / run")
+    probes: dict[str, str] = Field(
+        default_factory=dict, description="what it returned on each shared input"
+    )
+    tests_passed: list[str] = Field(default_factory=list)
+    tests_failed: list[str] = Field(default_factory=list)
+    crashes: list[str] = Field(default_factory=list)
 
 
 class TaskCeiling(BaseModel):
     task_id: str
     examples: int = Field(description="examples the request states")
+    variants: list[str] = Field(
+        default_factory=list, description="probes made from the examples by changing them"
+    )
     candidates: list[SampleResult]
     correct: int
     pass_at_k: dict[int, float]
@@ -151,6 +160,7 @@ def measure_task(
         examples,
         tests,
         timeout_s=sandbox_settings.timeout_s,
+        variants=True,
     )
     reference = Candidate(id=-1, origin="sample", files=dict(task.reference))
     work = folder / "check"
@@ -187,6 +197,7 @@ def measure_task(
     return TaskCeiling(
         task_id=task.id,
         examples=len(examples),
+        variants=list(plan["variants"]),
         candidates=[
             SampleResult(
                 id=cand.id,
@@ -195,6 +206,10 @@ def measure_task(
                 passed=passed[cand.id],
                 examples=f"{evidence[cand.id].examples_passed}/{len(evidence[cand.id].examples)}",
                 tests=_ratio(evidence[cand.id], set(props)),
+                probes=evidence[cand.id].probes,
+                tests_passed=sorted(evidence[cand.id].tests_passed),
+                tests_failed=sorted(evidence[cand.id].tests_failed),
+                crashes=sorted(evidence[cand.id].crashes),
             )
             for cand in candidates
         ],
