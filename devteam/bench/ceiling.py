@@ -71,6 +71,10 @@ class TaskCeiling(BaseModel):
     correct: int
     pass_at_k: dict[int, float]
     selected: dict[int, bool] = Field(description="m samples added -> the choice passes")
+    selected_plain: dict[int, bool] = Field(
+        default_factory=dict,
+        description="the same, compared on the shared inputs without the varied ones",
+    )
     reachable: dict[int, bool] = Field(description="m samples added -> some candidate passes")
     tester_write: tuple[int, int] = Field(description="classic tests passing on the reference")
     tester_properties: tuple[int, int] = Field(description="property tests passing on it")
@@ -187,11 +191,18 @@ def measure_task(
         c.id: grade(task, source_files(c.files), sandbox_settings, folder / f"grade-{c.id}").passed
         for c in candidates
     }
-    selected, reachable = {}, {}
+    varied = set(plan["variants"])
+    plain = {
+        i: ev.model_copy(update={"probes": {k: v for k, v in ev.probes.items() if k not in varied}})
+        for i, ev in evidence.items()
+    }
+    selected, selected_plain, reachable = {}, {}, {}
     for m in range(samples + 1):
         pool = candidates[: m + 1]
         pick = choose(pool, {c.id: evidence[c.id] for c in pool}, has_examples=bool(examples))
         selected[m] = passed[pick.chosen]
+        pick = choose(pool, {c.id: plain[c.id] for c in pool}, has_examples=bool(examples))
+        selected_plain[m] = passed[pick.chosen]
         reachable[m] = any(passed[c.id] for c in pool)
     n, c = len(candidates), sum(passed.values())
     return TaskCeiling(
@@ -216,6 +227,7 @@ def measure_task(
         correct=c,
         pass_at_k={k: round(pass_at_k(n, c, k), 4) for k in range(1, n + 1)},
         selected=selected,
+        selected_plain=selected_plain,
         reachable=reachable,
         tester_write=_counts(ref_classic),
         tester_properties=_counts(ref_props),
@@ -247,6 +259,7 @@ def summarise(tasks: list[TaskCeiling]) -> dict[str, Any]:
             k: round(sum(t.pass_at_k[k] for t in tasks) / len(tasks), 4) for k in range(1, n + 1)
         },
         "selected": {m: sum(t.selected[m] for t in tasks) for m in range(n)},
+        "selected_plain": {m: sum(t.selected_plain.get(m, False) for t in tasks) for m in range(n)},
         "reachable": {m: sum(t.reachable[m] for t in tasks) for m in range(n)},
         "tester_write_correct": f"{write[0]}/{write[1]}",
         "tester_properties_correct": f"{props[0]}/{props[1]}",
@@ -271,6 +284,9 @@ def to_markdown(tasks: list[TaskCeiling], meta: dict[str, Any]) -> str:
         + " |",
         "| the selector picks a right one | "
         + " | ".join(str(v) for v in s.get("selected", {}).values())
+        + " |",
+        "| ... without the varied inputs | "
+        + " | ".join(str(v) for v in s.get("selected_plain", {}).values())
         + " |",
         "",
         f"- the tester's tests that pass on the known-good solution: classic (hand-computed "

@@ -66,6 +66,11 @@ def test_ceiling_counts_right_candidates_selection_and_tester_accuracy(
     # with only candidate 0 nothing right exists; with both samples the examples pick it
     assert rec.reachable == {0: False, 1: False, 2: True}
     assert rec.selected == {0: False, 1: False, 2: True}
+    assert rec.selected_plain == {0: False, 1: False, 2: True}
+    # inputs varied from the request's examples are run and recorded for every candidate
+    assert rec.variants and "sum_product([4, 3, 2, 1])" in rec.variants
+    assert rec.candidates[2].probes["sum_product([4, 3, 2, 1])"] == "(10, 24)"
+    assert rec.candidates[0].probes["sum_product([4, 3, 2, 1])"] == "(0, 0)"
     # one of the tester's two tests is wrong about the known-good solution
     assert rec.tester_properties == (1, 2) and rec.tester_write == (1, 2)
     data = json.loads((tmp_path / "out" / "ceiling.json").read_text())
