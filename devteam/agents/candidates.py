@@ -316,6 +316,7 @@ def _evidence(
         examples,
         tests,
         timeout_s=deps.settings.sandbox.timeout_s,
+        variants=deps.team.loop.vary_inputs,
     )
     key = hashlib.sha256(json.dumps([plan, tests], sort_keys=True).encode()).hexdigest()[:16]
     stored = state.get("evidence", {}) if state.get("evidence_key") == key else {}

@@ -68,6 +68,11 @@ class Loop(_Strict):
         description="candidates drawn when the request's examples pass and only the "
         "tester's tests disagree (enough for a majority of three)",
     )
+    vary_inputs: bool = Field(
+        False,
+        description="also compare candidates on the request's example calls with one argument "
+        "changed (a list reversed, a number plus one): inputs only, never expected values",
+    )
     sample_rounds: int = Field(2, ge=0, le=5, description="resample rounds at most")
     sample_temperature: float = Field(0.8, ge=0, le=2)
     parallel: int = Field(4, ge=1, le=16, description="sampling requests in flight at once")

@@ -356,3 +356,34 @@ def test_literal():
 """
     probes = _probes([], {"tests/test_calc.py": tests}, ["add"])
     assert probes == ["add(1, 2)", "add(-5, -6)", "add(1, 1)", "add(-5, 1)", "add(7, 8)"]
+
+
+# passes both of the request's examples, and is wrong everywhere else
+FITS_EXAMPLES = code("return a + b if (a, b) in ((2, 3), (-1, 1)) else a * b")
+UNPROBED_WRONG_TEST = """FILE: tests/test_solution.py
+```python
+from solution import add
+
+
+def test_hand_computed():
+    x = 2
+    assert add(x, x) == 5
+```
+"""
+
+
+@pytest.mark.parametrize("vary", [False, True])
+def test_inputs_varied_from_the_examples_part_a_candidate_that_only_fits_them(
+    tmp_path: Path, vary: bool
+) -> None:
+    script = {"coder": [FITS_EXAMPLES, RIGHT, RIGHT], "tester": [UNPROBED_WRONG_TEST]}
+    result, model = run(tmp_path, TASK, script, parallel=1, samples_anchored=2, vary_inputs=vary)
+    assert roles(model) == ["coder", "tester", "coder", "coder"]
+    delivered = (result.workspace / "solution.py").read_text()
+    (chosen,) = [e.chosen for e in events(result, "candidates")][-1:]
+    if vary:
+        # add(3, 3), add(2, 4), ...: the two samples agree with each other, not with it
+        assert chosen != 0 and "a * b" not in delivered
+    else:
+        # on the examples alone all three agree, and candidate 0 keeps its place
+        assert chosen == 0 and "a * b" in delivered
