@@ -20,7 +20,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
-from devteam.agents import candidates, ceo, coder, gates, runner, tester
+from devteam.agents import candidates, ceo, checking, coder, gates, runner, tester
 from devteam.agents.common import Deps, NodeFn
 from devteam.agents.reviewer import make_review
 from devteam.agents.state import InputState, RunState
@@ -261,7 +261,7 @@ def build_graph(
     if r.evidence:
         nodes |= {
             "draft": candidates.draft,
-            "check": candidates.check,
+            "check": checking.check,
             "sample": candidates.sample,
             "repair": candidates.repair,
         }
