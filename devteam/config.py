@@ -202,7 +202,7 @@ class Settings(BaseSettings):
     )
     model: str | None = Field(None, description="model name sent to the endpoint")
     api_key: str = Field("not-needed", repr=False)
-    embedded_model: EmbeddedModelName = "qwen2.5-coder-0.5b"
+    embedded_model: EmbeddedModelName = "qwen2.5-coder-1.5b"
     model_file: Path | None = Field(
         None, description="a GGUF file of your own to serve instead of fetching embedded_model"
     )

@@ -81,6 +81,8 @@ fi
 if [ "$WANT_MODEL" = 1 ]; then
   step "Embedded model (verified by sha256)"
   "$VENV/bin/devteam" models fetch
+  # the test suite runs the smaller model (the default is the 1.5B)
+  if [ "$EXTRAS" = local,dev ]; then "$VENV/bin/devteam" models fetch qwen2.5-coder-0.5b; fi
 fi
 
 # -- 4. Test data of the GitHub bot (--dev) ----------------------------------------------

@@ -365,8 +365,8 @@ def test_cli_list_and_path(cli_env: Path) -> None:
     code, output = run_cli("path")
     assert code == 5  # infrastructure missing: the model
     assert output.strip().splitlines() == [
-        "error: qwen2.5-coder-0.5b is not fetched yet; run `devteam models fetch "
-        "qwen2.5-coder-0.5b`."
+        "error: qwen2.5-coder-1.5b is not fetched yet; run `devteam models fetch "
+        "qwen2.5-coder-1.5b`."
     ]
 
 

@@ -19,7 +19,7 @@ from devteam.config import Settings
 from devteam.exit_codes import ExitCode
 from devteam.llm.embedded import get_model
 
-MODEL = "qwen2.5-coder-0.5b"
+MODEL = "qwen2.5-coder-1.5b"  # the default embedded model
 
 
 @pytest.fixture
