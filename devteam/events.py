@@ -49,14 +49,21 @@ class ModelCall(_Event):
     latency_s: float
     response_format: str = "text"
     error: str | None = None
+    #: Names this call; its ``ModelDelta`` events carry the same id ("" in older logs).
+    call_id: str = ""
 
 
 class ModelDelta(_Event):
-    """A piece of a reply while the model is still writing it (for live views; not logged)."""
+    """A piece of a reply while the model is still writing it (for live views; not logged).
+
+    ``call_id`` is the id of the ``ModelCall`` the reply ends in: the pieces of replies
+    written at the same time (parallel samples) tell apart by it."""
 
     kind: Literal["model_delta"] = "model_delta"
     role: str
     text: str
+    call_id: str = ""
+    template: str = ""  # the prompt template that asked ("solve" for a candidate)
 
 
 class SandboxRun(_Event):

@@ -356,8 +356,7 @@ class Team:
                 seed=s.seed,
                 timeout_s=s.request_timeout_s,
                 structured_output=s.structured_output,
-                # llama-cpp-python's server reports no usage in a stream: whole replies do.
-                stream=not s.uses_embedded_model,
+                stream=True,  # the embedded server too: its streams end with their usage
             )
 
     @contextmanager

@@ -4,12 +4,14 @@
 call it checks the budget and caps ``max_tokens`` at what the budget has left; during it,
 pieces of the reply go out as ``ModelDelta`` events; after it, the usage (or, for a server
 that reports none, a counted estimate) is charged and the call is one ``ModelCall`` event,
-with ``error`` set when the call failed.
+with ``error`` set when the call failed. A call's deltas and its ``ModelCall`` share one
+``call_id``, so replies written at once (parallel samples) stay apart.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 
 from pydantic import BaseModel
 
@@ -21,6 +23,11 @@ from devteam.llm.model import CallOptions, ChatModel, DeadlineError, Messages, M
 #: A call may run a little past the wall budget (this, or a tenth of the budget if less),
 #: so that the budget, not a cut-off request, is what the run reports.
 WALL_GRACE_S = 5.0
+
+
+def new_call_id() -> str:
+    """A model call's id: unique within a run (and across its resumes)."""
+    return uuid.uuid4().hex[:12]
 
 
 class ChatReply(BaseModel):
@@ -75,8 +82,11 @@ class MeteredModel:
             "seed": seed,
             "timeout_s": self._time_left(),
         }
+        call_id = new_call_id()
         if self.stream:
-            options["on_text"] = lambda piece: self.events.emit(ModelDelta(role=role, text=piece))
+            options["on_text"] = lambda piece: self.events.emit(
+                ModelDelta(role=role, text=piece, call_id=call_id, template=template)
+            )
         started = time.monotonic()
         try:
             reply = self.model.complete(messages, **options)
@@ -87,17 +97,17 @@ class MeteredModel:
                 "raise DEVTEAM_BUDGET__MAX_WALL_S.",
                 kind="wall",
             )
-            self._log(role, messages, started, error=str(error))
+            self._log(call_id, role, messages, started, error=str(error))
             raise error from exc
         except DevteamError as exc:
-            self._log(role, messages, started, error=str(exc))
+            self._log(call_id, role, messages, started, error=str(exc))
             raise
         # A server that reports no usage is charged a counted estimate, never nothing.
         prompt_tokens = reply.prompt_tokens or estimate_prompt_tokens(messages)
         completion_tokens = reply.completion_tokens or estimate_tokens(reply.text)
         self.budget.charge(prompt_tokens, completion_tokens)
         latency = self._log(
-            role, messages, started, reply=reply, usage=(prompt_tokens, completion_tokens)
+            call_id, role, messages, started, reply=reply, usage=(prompt_tokens, completion_tokens)
         )
         return ChatReply(
             text=reply.text,
@@ -114,6 +124,7 @@ class MeteredModel:
 
     def _log(
         self,
+        call_id: str,
         role: str,
         messages: Messages,
         started: float,
@@ -134,6 +145,7 @@ class MeteredModel:
                 latency_s=round(latency, 3),
                 response_format=reply.response_format if reply else "text",
                 error=error,
+                call_id=call_id,
             )
         )
         return latency

@@ -40,7 +40,10 @@ def phase_strip(view: RunView) -> Text:
 
 
 def excerpt_panel(view: RunView, lines: int = EXCERPT_LINES) -> Panel:
-    """The role that speaks, and the tail of what it writes (or last wrote)."""
+    """The role that speaks, and the tail of what it writes (or last wrote); with several
+    replies in flight, one line for each."""
+    if len(view.replies) > 1:
+        return replies_panel(view, lines)
     body = "\n".join(view.excerpt.rstrip().splitlines()[-lines:]) if view.excerpt else ""
     verb = "is writing" if view.streaming else "wrote"
     title = f"[bold]{view.role}[/] {verb}" if view.role and body else view.role or "waiting"
@@ -49,6 +52,27 @@ def excerpt_panel(view: RunView, lines: int = EXCERPT_LINES) -> Panel:
         title=title,
         title_align="left",
         border_style="cyan" if view.streaming else "blue",
+        height=lines + 2,
+    )
+
+
+def replies_panel(view: RunView, lines: int = EXCERPT_LINES) -> Panel:
+    """One line per reply in flight: its label and the last line it has written so far."""
+    replies = list(view.replies.values())
+    shown = replies if len(replies) <= lines else replies[: lines - 1]
+    table = Table.grid(padding=(0, 2), expand=True)
+    table.add_column(no_wrap=True, style="bold")
+    table.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
+    for reply in shown:
+        last = next((ln for ln in reversed(reply.text.splitlines()) if ln.strip()), "…")
+        table.add_row(reply.label, Text(last.strip(), overflow="ellipsis", no_wrap=True))
+    if len(shown) < len(replies):
+        table.add_row(Text(f"+{len(replies) - len(shown)} more", style="dim"), "")
+    return Panel(
+        table,
+        title=f"[bold]{len(replies)} replies[/] being written",
+        title_align="left",
+        border_style="cyan",
         height=lines + 2,
     )
 

@@ -81,6 +81,23 @@ class Budget:
 
 
 @dataclass
+class Reply:
+    """A reply the model is still writing, as its ``ModelDelta`` events bring it."""
+
+    call_id: str
+    role: str
+    template: str = ""
+    number: int = 1  # among the replies of the same role in flight when it began
+    text: str = ""
+
+    @property
+    def label(self) -> str:
+        """``coder · solve #2``: the role, the template that asked, the number."""
+        template = f" · {self.template}" if self.template else ""
+        return f"{self.role}{template} #{self.number}"
+
+
+@dataclass
 class RunView:
     """Everything the view draws. ``apply`` every event in order; read under ``lock``."""
 
@@ -94,6 +111,7 @@ class RunView:
     role: str = ""
     excerpt: str = ""
     streaming: bool = False
+    replies: dict[str, Reply] = field(default_factory=dict)  # in flight, by call id
     sandbox: list[SandboxRun] = field(default_factory=list)
     candidates: CandidatesChecked | None = None
     files: list[str] = field(default_factory=list)
@@ -143,17 +161,17 @@ class RunView:
             self.done_stages.discard(self.stage)
             self.fix_attempts = max(self.fix_attempts, event.attempt)
             self.streaming = False  # the last reply stays shown until the next one starts
+            self.replies = {}
         elif isinstance(event, ModelDelta):
-            if not self.streaming or event.role != self.role:
-                self.excerpt = ""
-            self.role, self.streaming = event.role, True
-            self.excerpt = (self.excerpt + event.text)[-EXCERPT_CHARS:]
+            self._delta(event)
         elif isinstance(event, ModelCall):
             self.model_calls += 1
             self.prompt_tokens += event.prompt_tokens
             self.completion_tokens += event.completion_tokens
-            self.role, self.streaming = event.role, False
-            self.excerpt = (event.error or event.reply)[-EXCERPT_CHARS:]
+            self.replies.pop(event.call_id or event.role, None)
+            if not self.replies:  # the last reply in flight stays shown, whole
+                self.role, self.streaming = event.role, False
+                self.excerpt = (event.error or event.reply)[-EXCERPT_CHARS:]
         elif isinstance(event, SandboxRun):
             self.sandbox = [*self.sandbox, event][-SANDBOX_ROWS:]
         elif isinstance(event, CandidatesChecked):
@@ -168,6 +186,17 @@ class RunView:
             if self.stage:
                 self.done_stages.add(self.stage)
         self.last_ts = event.ts
+
+    def _delta(self, event: ModelDelta) -> None:
+        """A piece of a reply in flight; a delta without an id (older logs) is its role's."""
+        key = event.call_id or event.role
+        reply = self.replies.get(key)
+        if reply is None:
+            taken = {r.number for r in self.replies.values() if r.role == event.role}
+            number = next(n for n in range(1, len(taken) + 2) if n not in taken)
+            reply = self.replies[key] = Reply(key, event.role, event.template, number)
+        reply.text = (reply.text + event.text)[-EXCERPT_CHARS:]
+        self.role, self.streaming, self.excerpt = reply.role, True, reply.text
 
     def say(self, text: str) -> None:
         """A progress message from outside the events (model start, image check)."""

@@ -150,3 +150,38 @@ def test_the_scripted_model_writes_its_reply_in_a_few_pieces() -> None:
     seen.clear()
     silent.complete([{"role": "user", "content": "q"}], role="coder")
     assert [type(e) for e in seen] == [ModelCall]
+
+
+def test_replies_written_at_once_keep_their_pieces_apart_by_call_id() -> None:
+    """Parallel samples interleave their pieces; each piece names the call it belongs to."""
+    import threading
+
+    seen: list[object] = []
+    ready = threading.Barrier(3)
+
+    def all_at_once(role: str, template: str, messages: Messages) -> str:
+        ready.wait(timeout=10)  # all three calls are in flight before any piece goes out
+        return f"def f{messages[0]['content']}():\n    return {messages[0]['content']}\n"
+
+    metered = MeteredModel(
+        ScriptedModel(all_at_once), Budget(BudgetSettings()), EventBus("r", [seen.append])
+    )
+    replies: dict[str, str] = {}
+
+    def ask(i: int) -> None:
+        replies[str(i)] = metered.complete(
+            [{"role": "user", "content": str(i)}], role="coder", template="solve"
+        ).text
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    calls = {e.call_id: e for e in seen if isinstance(e, ModelCall)}
+    assert len(calls) == 3 and all(calls)  # three distinct, non-empty ids
+    for call_id, call in calls.items():
+        pieces = [e for e in seen if isinstance(e, ModelDelta) and e.call_id == call_id]
+        assert "".join(p.text for p in pieces) == call.reply
+        assert {(p.role, p.template) for p in pieces} == {("coder", "solve")}
+    assert sorted(c.reply for c in calls.values()) == sorted(replies.values())

@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from devteam import cli
-from devteam.events import EVENT_ADAPTER
+from devteam.events import EVENT_ADAPTER, ModelCall, ModelDelta
 from devteam.exit_codes import ExitCode
 from devteam.llm.client import Messages
 from devteam.llm.scripted import Responder, ScriptedModel, by_role
@@ -71,6 +71,12 @@ def test_json_writes_every_event_as_one_parseable_line(
     assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
     assert {"phase", "model_call", "sandbox_run", "files_written"} <= set(kinds)
     assert events[-1].status == "passed"  # type: ignore[union-attr]
+    # each reply's pieces carry the id of the model call they end in
+    calls = {e.call_id: e for e in events if isinstance(e, ModelCall)}
+    deltas = [e for e in events if isinstance(e, ModelDelta)]
+    assert deltas and all(calls) and {d.call_id for d in deltas} == set(calls)
+    for call_id, model_call in calls.items():
+        assert "".join(d.text for d in deltas if d.call_id == call_id) == model_call.reply
     # stderr: the outcome only; no workspace line on stdout
     assert result.stderr.strip() == "passed: all tests pass in the sandbox"
 

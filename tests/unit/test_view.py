@@ -137,6 +137,49 @@ def test_streaming_deltas_show_who_speaks_and_the_tail_of_what_it_writes() -> No
     assert "tester is writing" in text and "return a + b" not in text
 
 
+def sample(call_id: str, text: str) -> ModelDelta:
+    return ModelDelta(role="coder", template="solve", call_id=call_id, text=text)
+
+
+def test_replies_written_at_once_are_shown_apart_one_line_each() -> None:
+    view = fold(
+        started(),
+        PhaseStarted(phase="sample", role="coder", ts=101),
+        sample("a1", "def add(a, b):\n"),
+        sample("b2", "def add(x, y):\n"),
+        sample("a1", "    return a + b\n"),
+        sample("c3", "import operator\n"),
+        sample("b2", "    return x + y\n"),
+    )
+    text = shown(render(view, now=110))
+    assert "3 replies being written" in text
+    lines = {line.strip(" │") for line in text.splitlines() if "coder · solve #" in line}
+    assert lines == {
+        "coder · solve #1  return a + b",
+        "coder · solve #2  return x + y",
+        "coder · solve #3  import operator",
+    }
+    # one ends: the other two stay apart, and the first number is free for the next one
+    view.apply(
+        call("coder", "def add(a, b):\n    return a + b\n").model_copy(update={"call_id": "a1"})
+    )
+    view.apply(sample("d4", "def add(p, q):"))
+    text = shown(render(view, now=110))
+    assert "3 replies being written" in text and "coder · solve #1  def add(p, q):" in text
+    for call_id in ("b2", "c3", "d4"):
+        view.apply(call("coder", f"reply {call_id}").model_copy(update={"call_id": call_id}))
+    text = shown(render(view, now=110))
+    assert "coder wrote" in text and "reply d4" in text and "being written" not in text
+    assert view.replies == {}
+
+
+def test_a_reply_left_in_flight_is_dropped_when_the_next_phase_starts() -> None:
+    view = fold(started(), sample("a1", "def"), sample("b2", "def"))
+    assert len(view.replies) == 2
+    view.apply(PhaseStarted(phase="test", role="tester", ts=102))
+    assert view.replies == {} and "being written" not in shown(render(view, now=110))
+
+
 def test_without_deltas_the_reply_of_the_model_call_is_shown() -> None:
     view = fold(started(), call("ceo", '{"goal": "add two numbers"}', ts=101))
     text = shown(render(view, now=101))
