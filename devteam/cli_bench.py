@@ -261,7 +261,11 @@ def ceiling_cmd(
         ) as endpoint:
             assert endpoint.base_url is not None
             events = EventBus("ceiling", [JsonlSink(out / "model-calls.jsonl")])
-            budget = Budget(settings.budget.model_copy(update={"max_run_tokens": 10**9}))
+            # a measurement, not a run: the run's bounds (60,000 tokens, 30 minutes) would
+            # stop it part-way; each call stays capped by max_tokens_per_call and the timeout
+            budget = Budget(
+                settings.budget.model_copy(update={"max_run_tokens": 10**12, "max_wall_s": 1e9})
+            )
             client = MeteredModel(
                 ChatClient(
                     base_url=endpoint.base_url,

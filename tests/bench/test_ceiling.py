@@ -76,3 +76,27 @@ def test_ceiling_counts_right_candidates_selection_and_tester_accuracy(
     data = json.loads((tmp_path / "out" / "ceiling.json").read_text())
     assert data["summary"]["selected"]["2"] == 1
     assert "pass@k" in (tmp_path / "out" / "ceiling.md").read_text()
+
+
+def test_the_ceiling_command_is_not_bound_by_one_runs_wall_clock_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, docker_sandbox_settings: SandboxSettings
+) -> None:
+    """A measurement of many tasks outlasts a run's 30 minutes; it must not stop part-way."""
+    from typer.testing import CliRunner
+
+    from devteam import cli
+    from tests.badinput.fake_openai import fake_openai
+
+    monkeypatch.setenv("DEVTEAM_BUDGET__MAX_WALL_S", "0.001")  # spent before the first call
+    out = tmp_path / "ceiling"
+    with fake_openai("good") as (base_url, state):
+        res = CliRunner().invoke(
+            cli.app,
+            ["bench", "ceiling", "--tasks", "8", "--samples", "1", "--base-url", base_url,
+             "--model", "fake", "--out", str(out)],
+        )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "budget" not in res.output.lower()
+    data = json.loads((out / "ceiling.json").read_text())
+    assert [t["task_id"] for t in data["tasks"]] == ["HumanEval/8"]
+    assert len(state.requests) == 4  # candidate 0, one sample, the tester's two prompts
