@@ -5,7 +5,7 @@ there, which trusted examples (the request's own) pass, what it returns on the s
 probe inputs, which of the tester's tests pass. Choice, in order of trust:
 
 1. it imports and has every requested name;
-2. more trusted examples pass;
+2. every trusted example passes (passing some of them counts for nothing: see ``score``);
 3. no crash (NameError and kin) on the shared inputs;
 4. dual agreement (CodeT): the number of independent candidates that return the same on
    every shared input, times one plus the tester's tests passed. A tester's test that no
@@ -238,11 +238,17 @@ def choose(
     def score(c: Candidate) -> tuple[int, ...]:
         ev = evidence[c.id]
         tests = len(ev.tests_passed - suspect)
+        # Where the request states examples, only passing all of them counts: if they are
+        # right, a candidate that fails one is wrong however many it passes, and if one of
+        # them is wrong, candidate 0 (the one-call answer) is the choice that cannot lose to
+        # one call. So among candidates that fail an example, candidate 0 keeps its place
+        # unless it crashes.
+        all_examples = ev.examples_passed == len(ev.examples)
         return (
             int(ev.smoke_ok),
-            ev.examples_passed,
+            int(all_examples),
             int(not ev.crashes),
-            agreement(c) * (1 + tests),
+            agreement(c) * (1 + tests) if all_examples or not has_examples else 0,
         )
 
     first = next((c for c in eligible if c.origin == "draft"), eligible[0] if eligible else None)

@@ -387,3 +387,34 @@ def test_inputs_varied_from_the_examples_part_a_candidate_that_only_fits_them(
     else:
         # on the examples alone all three agree, and candidate 0 keeps its place
         assert chosen == 0 and "a * b" in delivered
+
+
+def _ev(ok: list[bool], probes: dict[str, str], crashes: dict[str, str] | None = None) -> Any:
+    from devteam.agents.select import Evidence
+
+    examples = [{"call": f"f({i})", "expected": "0", "ok": o} for i, o in enumerate(ok)]
+    return Evidence(examples=examples, probes=probes, crashes=crashes or {})
+
+
+def test_passing_some_of_the_examples_does_not_outrank_candidate_0() -> None:
+    """If the examples are right, a candidate failing one is wrong however many it passes;
+    if one is wrong, candidate 0 is the choice that cannot lose to one call."""
+    from devteam.agents.select import Candidate, choose
+
+    cands = [Candidate(id=i, origin="draft" if i == 0 else "sample", files={}) for i in range(4)]
+    partial = {"f(0)": "0", "f(1)": "2"}
+    evidence = {
+        0: _ev([False, False], {"f(0)": "1", "f(1)": "1"}),
+        1: _ev([True, False], partial),
+        2: _ev([True, False], partial),
+        3: _ev([True, False], partial),
+    }
+    sel = choose(cands, evidence, has_examples=True)
+    assert sel.chosen == 0 and not sel.clean
+    # a crash still loses to a candidate that does not crash
+    evidence[0] = _ev([False, False], {}, crashes={"f(0)": "NameError: name 'x' is not defined"})
+    assert choose(cands, evidence, has_examples=True).chosen == 1
+    # and one that passes every example wins outright
+    evidence[3] = _ev([True, True], {"f(0)": "0", "f(1)": "0"})
+    sel = choose(cands, evidence, has_examples=True)
+    assert sel.chosen == 3 and sel.verdict == "verified"
