@@ -52,8 +52,9 @@ def check(state: RunState, deps: Deps) -> dict[str, Any]:
             trailers=trailers(state, deps),
         )
         test_files = [p for p in state.get("test_files", []) if p not in tester_tests]
-        update.update(tester_tests={}, test_files=test_files)
-        state = {**state, "tester_tests": {}, "test_files": test_files}
+        files = [p for p in state.get("files", []) if p not in tester_tests]
+        update.update(tester_tests={}, test_files=test_files, files=files)
+        state = {**state, "tester_tests": {}, "test_files": test_files, "files": files}
         tester_tests = {}
         evidence, key, selection = _evidence(state, deps, candidates, tester_tests)
     chosen = next(c for c in candidates if c.id == selection.chosen)

@@ -199,6 +199,8 @@ def test_a_tester_file_that_never_runs_is_left_out_not_blamed_on_the_code(
     assert result.status == "passed" and result.verdict == "verified", result.reason
     assert not (result.workspace / "tests/test_solution.py").exists()
     assert (result.workspace / "tests/test_examples.py").is_file()
+    # nothing later (acceptance, review, the README) is pointed at the file left out
+    assert "tests/test_solution.py" not in result.files
 
 
 def test_without_examples_agreement_decides(tmp_path: Path) -> None:
