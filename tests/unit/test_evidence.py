@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from devteam.config import SandboxSettings, Settings
+from devteam.config import LocalSandboxSettings, Settings
 from devteam.events import read_audit_log
 from devteam.llm.scripted import ScriptedModel, by_role
+from devteam.roles import texts
 from devteam.sandbox.local import LocalSandbox
 from devteam.team import Team
 
@@ -72,8 +73,7 @@ def run(tmp_path: Path, task: str, script: dict[str, Any], **loop: Any):  # type
     team = load_team("default")
     if loop:
         team = team.model_copy(update={"loop": team.loop.model_copy(update=loop)})
-    sb_settings = SandboxSettings(
-        backend="local",
+    sb_settings = LocalSandboxSettings(
         env={"PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"},
     )
     model = ScriptedModel(by_role(script))
@@ -181,7 +181,7 @@ def test_a_test_file_with_no_tests_goes_back_to_the_tester_not_the_coder(
 ) -> None:
     result, model = run(tmp_path, TASK, {"coder": [RIGHT], "tester": [EMPTY_TESTS, TESTS]})
     assert roles(model) == ["coder", "tester", "tester"]
-    assert "no tests were collected" in str(model.calls[2][1][-1]["content"])
+    assert texts.text("no_tests_collected") in str(model.calls[2][1][-1]["content"])
     assert result.status == "passed"
     decisions = [e.target for e in events(result, "decision")]
     assert "fix" not in decisions and "repair" not in decisions
