@@ -3,6 +3,8 @@ that is a failure)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -44,3 +46,16 @@ def rendered(monkeypatch: pytest.MonkeyPatch) -> list[Rendered]:
 
     monkeypatch.setattr(Role, "messages", spy)
     return seen
+
+
+@pytest.fixture
+def config_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], Path]:
+    """Write a devteam.toml of the given text, named by DEVTEAM_CONFIG; returns its path."""
+
+    def write(text: str) -> Path:
+        path = tmp_path / "devteam.toml"
+        path.write_text(text)
+        monkeypatch.setenv("DEVTEAM_CONFIG", str(path))
+        return path
+
+    return write

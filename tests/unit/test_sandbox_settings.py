@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -44,18 +45,14 @@ def test_the_backend_key_tells_the_classes_apart() -> None:
     assert isinstance(Settings(sandbox={"backend": "local"}).sandbox, LocalSandboxSettings)
 
 
-def test_a_bad_backend_is_one_sentence_naming_the_key(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    toml = tmp_path / "devteam.toml"
-    toml.write_text('[sandbox]\nbackend = "podman"\n')
-    monkeypatch.setenv("DEVTEAM_CONFIG", str(toml))
+def test_a_bad_backend_is_one_sentence_naming_the_key(config_toml: Callable[[str], Path]) -> None:
+    config_toml('[sandbox]\nbackend = "podman"\n')
     with pytest.raises(ConfigError) as info:
         load_settings()
     text = str(info.value)
     assert text.startswith('Invalid setting \'sandbox\': backend must be "docker" or "local"')
     assert "DEVTEAM_SANDBOX__BACKEND" in text and "\n" not in text
-    toml.write_text("[sandbox]\npids = 0\n")  # a docker key's error names the table's key
+    config_toml("[sandbox]\npids = 0\n")  # a docker key's error names the table's key
     with pytest.raises(ConfigError, match=r"^Invalid setting 'sandbox\.pids': "):
         load_settings()
 
@@ -73,29 +70,25 @@ def test_the_shipped_example_loads_every_sandbox_key_it_shows(
 
 
 def test_an_old_flat_table_with_the_local_backend_still_loads(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    config_toml: Callable[[str], Path],
 ) -> None:
-    toml = tmp_path / "devteam.toml"
-    toml.write_text('[sandbox]\nbackend = "local"\nmemory = "1g"\npids = 64\nimage = "x:y"\n')
-    monkeypatch.setenv("DEVTEAM_CONFIG", str(toml))
+    config_toml('[sandbox]\nbackend = "local"\nmemory = "1g"\npids = 64\nimage = "x:y"\n')
     with pytest.warns(FutureWarning, match=r"sandbox\.image, sandbox\.pids are read only by"):
         own = load_settings().sandbox
     assert isinstance(own, LocalSandboxSettings) and own.memory == "1g"
     # the docker keys are still checked, so a typo or a bad value never goes unnoticed
-    toml.write_text('[sandbox]\nbackend = "local"\ntmpfs_size = "lots"\n')
+    config_toml('[sandbox]\nbackend = "local"\ntmpfs_size = "lots"\n')
     with pytest.raises(ConfigError, match=r"sandbox\.tmpfs_size.*not a size"):
         load_settings()
-    toml.write_text('[sandbox]\nbackend = "local"\nimag = "x:y"\n')
+    config_toml('[sandbox]\nbackend = "local"\nimag = "x:y"\n')
     with pytest.raises(ConfigError, match=r"sandbox\.imag"):
         load_settings()
 
 
 def test_the_backend_can_be_switched_by_env_over_a_docker_table(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    config_toml: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    toml = tmp_path / "devteam.toml"
-    toml.write_text("[sandbox]\npids = 64\nnetwork = false\n")
-    monkeypatch.setenv("DEVTEAM_CONFIG", str(toml))
+    config_toml("[sandbox]\npids = 64\nnetwork = false\n")
     assert isinstance(load_settings().sandbox, DockerSandboxSettings)
     monkeypatch.setenv("DEVTEAM_SANDBOX__BACKEND", "local")
     with pytest.warns(FutureWarning, match="ignored"):
