@@ -25,6 +25,16 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+#: The options every bench command shares.
+Model = Annotated[
+    str | None,
+    typer.Option(help="Embedded model (qwen2.5-coder-0.5b|1.5b), or the endpoint's model."),
+]
+BaseUrl = Annotated[
+    str | None, typer.Option(help="OpenAI-compatible endpoint; default: the embedded model.")
+]
+
+
 @app.command("run", epilog="Example: devteam bench run --suite humaneval --strategy team --limit 5")
 def run_cmd(
     suite: Annotated[str, typer.Option(help="humaneval or projects.")] = "humaneval",
@@ -35,13 +45,8 @@ def run_cmd(
             "or reference (the known-good solutions; checks the suite, no model)."
         ),
     ] = "single",
-    model: Annotated[
-        str | None,
-        typer.Option(help="Embedded model (qwen2.5-coder-0.5b|1.5b), or the endpoint's model."),
-    ] = None,
-    base_url: Annotated[
-        str | None, typer.Option(help="OpenAI-compatible endpoint; default: the embedded model.")
-    ] = None,
+    model: Model = None,
+    base_url: BaseUrl = None,
     tasks: Annotated[
         str | None,
         typer.Option(help="Comma-separated task ids (HumanEval/8 or 8; bank_account)."),
@@ -56,7 +61,9 @@ def run_cmd(
     ] = None,
     concurrency: Annotated[int, typer.Option(help="Tasks at once, on one endpoint.")] = 1,
     max_rounds: Annotated[int, typer.Option(help="reflect: fix rounds after the first try.")] = 3,
-    max_tokens: Annotated[int | None, typer.Option(help="Token budget per task.")] = None,
+    max_run_tokens: Annotated[
+        int | None, typer.Option("--max-tokens", help="Token budget per task.")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Sampling seed sent to the server.")] = 0,
     out: Annotated[
         Path | None,
@@ -90,7 +97,7 @@ def run_cmd(
             full=full,
             concurrency=concurrency,
             max_rounds=max_rounds,
-            max_tokens=max_tokens,
+            max_run_tokens=max_run_tokens,
             seed=seed,
             out=out,
             model=model,
@@ -214,13 +221,8 @@ def list_tasks(
 @app.command("ceiling", epilog="Example: devteam bench ceiling --every 4 --samples 9")
 def ceiling_cmd(
     suite: Annotated[str, typer.Option(help="humaneval or projects.")] = "humaneval",
-    model: Annotated[
-        str | None,
-        typer.Option(help="Embedded model (qwen2.5-coder-0.5b|1.5b), or the endpoint's model."),
-    ] = None,
-    base_url: Annotated[
-        str | None, typer.Option(help="OpenAI-compatible endpoint; default: the embedded model.")
-    ] = None,
+    model: Model = None,
+    base_url: BaseUrl = None,
     tasks: Annotated[str | None, typer.Option(help="Comma-separated task ids.")] = None,
     every: Annotated[
         int | None, typer.Option(help="HumanEval: every N-th problem (4: 41 problems).")

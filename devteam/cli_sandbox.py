@@ -14,11 +14,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from rich.console import Console
 
 from devteam.cli_input import fail
-from devteam.config import SandboxSettings, describe_validation_error, load_settings
+from devteam.config import (
+    DockerSandboxSettings,
+    LocalSandboxSettings,
+    SandboxSettings,
+    describe_validation_error,
+    load_settings,
+)
 from devteam.errors import ConfigError, DevteamError
 from devteam.exit_codes import ExitCode
 from devteam.sandbox.base import EXIT_OOM, EXIT_SANDBOX_ERROR, EXIT_TIMEOUT
@@ -30,14 +36,19 @@ app = typer.Typer(
     add_completion=False,
 )
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+_TABLE: TypeAdapter[SandboxSettings] = TypeAdapter(SandboxSettings)
 
 
 def _settings(**overrides: object) -> SandboxSettings:
+    """The configured ``[sandbox]`` table with the flags given; a flag naming another backend
+    keeps only the keys both backends read."""
     base = load_settings().sandbox
-    data = base.model_dump()
-    data.update({k: v for k, v in overrides.items() if v is not None})
+    given = {k: v for k, v in overrides.items() if v is not None}
+    backend = given.get("backend", base.backend)
+    own = LocalSandboxSettings if backend == "local" else DockerSandboxSettings
+    data = base.model_dump(include=set(own.model_fields)) | given
     try:
-        return SandboxSettings(**data)
+        return _TABLE.validate_python(data)
     except ValidationError as exc:
         flags = ", ".join(f"--{k}" for k, v in overrides.items() if v is not None)
         raise ConfigError(describe_validation_error(exc, flags or "the sandbox settings")) from None
@@ -103,7 +114,8 @@ def exec_cmd(
         err.print(f"[red]devteam: killed: out of memory (cap {settings.memory})[/red]")
         raise typer.Exit(EXIT_OOM)
     if res.pids_limit_hit:
-        err.print(f"[yellow]devteam: process limit reached (pids {settings.pids})[/yellow]")
+        cap = f" (pids {settings.pids})" if isinstance(settings, DockerSandboxSettings) else ""
+        err.print(f"[yellow]devteam: process limit reached{cap}[/yellow]")
     raise typer.Exit(res.exit_code)
 
 
@@ -127,7 +139,7 @@ def build(
     from devteam.sandbox.image import BuildMode, build_image
 
     try:
-        settings = _settings(image=image)
+        settings = DockerSandboxSettings.of(_settings(backend="docker", image=image))
         if package:
             settings = settings.model_copy(
                 update={"extra_packages": [*settings.extra_packages, *package]}
@@ -168,6 +180,7 @@ def status() -> None:
         settings = _settings()
     except DevteamError as exc:
         fail(exc)
+    docker = DockerSandboxSettings.of(settings)
     out = Console(highlight=False)
     out.print(f"backend: {settings.backend}")
     try:
@@ -177,17 +190,20 @@ def status() -> None:
         raise typer.Exit(ExitCode.INFRASTRUCTURE) from None
     version = client.version()
     out.print(f"engine: reachable ({engine.docker_host_description()}, {version.get('Version')})")
-    info = image_info(client, settings.image)
+    info = image_info(client, docker.image)
     if info is None:
-        out.print(f"image: [red]{settings.image} missing[/red] - run `devteam sandbox build`")
+        out.print(f"image: [red]{docker.image} missing[/red] - run `devteam sandbox build`")
     else:
-        out.print(f"image: {settings.image} present ({info['id']}, {info['size_mb']} MB)")
+        out.print(f"image: {docker.image} present ({info['id']}, {info['size_mb']} MB)")
     boxes = engine.list_sandbox_containers(client)
     orphans = [c for c in boxes if not engine.owner_alive(c.labels or {})]
     out.print(f"sandboxes: {len(boxes)} ({len(orphans)} orphaned; `devteam sandbox prune`)")
-    out.print(
-        f"limits: memory {settings.memory}, cpus {settings.cpus:g}, pids {settings.pids}, "
-        f"timeout {settings.timeout_s:g} s, network {'on' if settings.network else 'off'}"
-    )
+    if isinstance(settings, DockerSandboxSettings):
+        out.print(
+            f"limits: memory {settings.memory}, cpus {settings.cpus:g}, pids {settings.pids}, "
+            f"timeout {settings.timeout_s:g} s, network {'on' if settings.network else 'off'}"
+        )
+    else:
+        out.print(f"limits: memory {settings.memory}, timeout {settings.timeout_s:g} s")
     if info is None:
         raise typer.Exit(ExitCode.INFRASTRUCTURE)

@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from devteam.config import Settings
+from devteam.config import DockerSandboxSettings, Settings
 from devteam.errors import DevteamError
 
 #: Below this much free space in the state folder, a run may die writing its logs.
@@ -137,7 +137,7 @@ def check_image(settings: Settings) -> CheckResult:
     from devteam.sandbox import engine
     from devteam.sandbox.image import image_info
 
-    image = settings.sandbox.image
+    image = DockerSandboxSettings.of(settings.sandbox).image
     client = engine.connect(timeout_s=5)
     try:
         info = image_info(client, image)

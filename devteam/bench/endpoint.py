@@ -35,7 +35,9 @@ class BenchConfig(BaseModel):
     seed: int | None = 0
     model: str | None = Field(None, description="embedded model name, or the endpoint's model")
     base_url: str | None = None
-    max_tokens: int | None = Field(None, gt=0, description="token budget per task")
+    max_run_tokens: int | None = Field(
+        None, gt=0, description="each task's run total of tokens (budget.max_run_tokens)"
+    )
     command: list[str] = Field(default_factory=list, description="the command line, for the record")
     resume: bool = Field(False, description="continue the interrupted run in --out")
 
@@ -67,8 +69,8 @@ def bench_settings(cfg: BenchConfig, out: Path) -> Settings:
         else:
             overrides["model"] = cfg.model
     settings = load_settings(**overrides)
-    if cfg.max_tokens is not None:
-        settings.budget = settings.budget.model_copy(update={"max_run_tokens": cfg.max_tokens})
+    if cfg.max_run_tokens is not None:
+        settings.budget = settings.budget.model_copy(update={"max_run_tokens": cfg.max_run_tokens})
     return settings
 
 

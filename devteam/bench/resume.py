@@ -35,8 +35,10 @@ IDENTITY = (
     "seed",
     "model",
     "base_url",
-    "max_tokens",
+    "max_run_tokens",
 )
+#: Options recorded under an older name: read as the new one when a run is resumed.
+RENAMED = {"max_tokens": "max_run_tokens"}
 
 
 class _Config(Protocol):
@@ -129,9 +131,13 @@ def _read(out: Path) -> RunFile | None:
     if not path.is_file():
         return None
     try:
-        return RunFile.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        run = RunFile.model_validate(json.loads(path.read_text(encoding="utf-8")))
     except (ValueError, ValidationError):
         raise BenchError(f"{path} is damaged; it cannot be resumed.") from None
+    for old, new in RENAMED.items():
+        if old in run.options and new not in run.options:
+            run.options[new] = run.options.pop(old)
+    return run
 
 
 def _write(out: Path, run: RunFile) -> None:

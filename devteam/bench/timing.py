@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self, Unpack
 
 from devteam.llm.model import CallOptions, ChatModel, Messages, ModelReply
-from devteam.sandbox.base import ExecResult
+from devteam.sandbox.base import Command, ExecOptions, ExecResult
 from devteam.sandbox.base import ManagedSandbox as Sandbox
 
 
@@ -88,18 +87,9 @@ class TimedSandbox:
     def get_file(self, path: str) -> bytes:
         return bytes(self._timed(self.inner.get_file, path))
 
-    def exec(
-        self,
-        command: Sequence[str] | str,
-        *,
-        timeout_s: float | None = None,
-        workdir: str | None = None,
-        env: Mapping[str, str] | None = None,
-    ) -> ExecResult:
+    def exec(self, command: Command, **options: Unpack[ExecOptions]) -> ExecResult:
         self.commands += 1
-        result: ExecResult = self._timed(
-            self.inner.exec, command, timeout_s=timeout_s, workdir=workdir, env=env
-        )
+        result: ExecResult = self._timed(self.inner.exec, command, **options)
         return result
 
     def __enter__(self) -> Self:
@@ -107,15 +97,10 @@ class TimedSandbox:
         self._entered = True
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         if self._entered:
             self._entered = False
-            self._timed(self.inner.__exit__, exc_type, exc, tb)
+            self._timed(self.inner.__exit__, *exc_info)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)

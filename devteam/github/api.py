@@ -80,18 +80,17 @@ class GitHubAPI:
                 "check bot.api_url and the network."
             ) from None
 
+    def _on(self, repo: str, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """``_call`` for an endpoint of one repository: ``repo`` ("owner/name") goes first."""
+        owner, name = repo.split("/")
+        return self._call(what, fn, owner, name, *args, **kwargs)
+
     # -- reads ---------------------------------------------------------------------------
     def permission(self, repo: str, user: str) -> str:
         """The user's permission on the repo: admin, maintain, write, triage, read or none."""
-        owner, name = repo.split("/")
+        rest = self.gh.rest.repos
         try:
-            data = self._call(
-                "read a permission",
-                self.gh.rest.repos.get_collaborator_permission_level,
-                owner,
-                name,
-                user,
-            )
+            data = self._on(repo, "read a permission", rest.get_collaborator_permission_level, user)
         except GitHubError as exc:
             if exc.status == 404:
                 return "none"
@@ -102,55 +101,30 @@ class GitHubAPI:
         return self.permission(repo, user) in WRITE
 
     def repository(self, repo: str) -> dict[str, Any]:
-        owner, name = repo.split("/")
-        return dict(self._call("read the repository", self.gh.rest.repos.get, owner, name))
+        return dict(self._on(repo, "read the repository", self.gh.rest.repos.get))
 
     def issue(self, repo: str, number: int) -> dict[str, Any]:
-        owner, name = repo.split("/")
-        return dict(self._call("read the issue", self.gh.rest.issues.get, owner, name, number))
+        return dict(self._on(repo, "read the issue", self.gh.rest.issues.get, number))
 
     def comments(self, repo: str, number: int, pages: int = 3) -> list[dict[str, Any]]:
-        owner, name = repo.split("/")
         out: list[dict[str, Any]] = []
         for page in range(1, pages + 1):
-            batch = self._call(
-                "list comments",
-                self.gh.rest.issues.list_comments,
-                owner,
-                name,
-                number,
-                per_page=100,
-                page=page,
-            )
+            fn = self.gh.rest.issues.list_comments
+            batch = self._on(repo, "list comments", fn, number, per_page=100, page=page)
             out.extend(batch)
             if len(batch) < 100:
                 break
         return out
 
     def labeled_issues(self, repo: str, label: str) -> list[dict[str, Any]]:
-        owner, name = repo.split("/")
-        items = self._call(
-            "list issues",
-            self.gh.rest.issues.list_for_repo,
-            owner,
-            name,
-            labels=label,
-            state="open",
-            per_page=100,
-        )
+        fn = self.gh.rest.issues.list_for_repo
+        items = self._on(repo, "list issues", fn, labels=label, state="open", per_page=100)
         return [i for i in items if "pull_request" not in i]
 
     def labeled_by(self, repo: str, number: int, label: str) -> tuple[int, str] | None:
         """(event id, login) of the latest time ``label`` was put on the issue."""
-        owner, name = repo.split("/")
-        events = self._call(
-            "list issue events",
-            self.gh.rest.issues.list_events,
-            owner,
-            name,
-            number,
-            per_page=100,
-        )
+        fn = self.gh.rest.issues.list_events
+        events = self._on(repo, "list issue events", fn, number, per_page=100)
         found = [
             (int(e["id"]), str((e.get("actor") or {}).get("login", "")))
             for e in events
@@ -160,83 +134,40 @@ class GitHubAPI:
 
     def comments_since(self, repo: str, since: str) -> list[dict[str, Any]]:
         """The repository's issue comments created or edited since ``since`` (ISO 8601)."""
-        owner, name = repo.split("/")
-        return list(
-            self._call(
-                "list comments",
-                self.gh.rest.issues.list_comments_for_repo,
-                owner,
-                name,
-                since=since,
-                per_page=100,
-            )
-        )
+        fn = self.gh.rest.issues.list_comments_for_repo
+        return list(self._on(repo, "list comments", fn, since=since, per_page=100))
 
     def find_pull(self, repo: str, branch: str) -> dict[str, Any] | None:
         """The open PR whose head is ``branch`` of ``repo`` itself (never a fork's)."""
-        owner, name = repo.split("/")
-        pulls = self._call(
-            "list pull requests",
-            self.gh.rest.pulls.list,
-            owner,
-            name,
-            head=f"{owner}:{branch}",
-            state="open",
+        head = f"{repo.split('/')[0]}:{branch}"
+        pulls = self._on(
+            repo, "list pull requests", self.gh.rest.pulls.list, head=head, state="open"
         )
         return dict(pulls[0]) if pulls else None
 
     # -- writes --------------------------------------------------------------------------
     def comment(self, repo: str, number: int, body: str) -> int:
-        owner, name = repo.split("/")
-        data = self._call(
-            "comment", self.gh.rest.issues.create_comment, owner, name, number, body=body
-        )
+        data = self._on(repo, "comment", self.gh.rest.issues.create_comment, number, body=body)
         return int(data["id"])
 
     def edit_comment(self, repo: str, comment_id: int, body: str) -> None:
-        owner, name = repo.split("/")
-        self._call(
-            "edit a comment", self.gh.rest.issues.update_comment, owner, name, comment_id, body=body
-        )
+        fn = self.gh.rest.issues.update_comment
+        self._on(repo, "edit a comment", fn, comment_id, body=body)
 
     def react(self, repo: str, comment_id: int, content: str = "eyes") -> None:
-        owner, name = repo.split("/")
-        self._call(
-            "react",
-            self.gh.rest.reactions.create_for_issue_comment,
-            owner,
-            name,
-            comment_id,
-            content=content,
-        )
+        fn = self.gh.rest.reactions.create_for_issue_comment
+        self._on(repo, "react", fn, comment_id, content=content)
 
     def open_pull(self, repo: str, *, head: str, base: str, title: str, body: str) -> int:
-        owner, name = repo.split("/")
-        data = self._call(
-            "open a pull request",
-            self.gh.rest.pulls.create,
-            owner,
-            name,
-            head=head,
-            base=base,
-            title=title,
-            body=body,
-            draft=True,
-            maintainer_can_modify=True,
-        )
+        data = self._on(
+            repo, "open a pull request", self.gh.rest.pulls.create,
+            head=head, base=base, title=title, body=body, draft=True, maintainer_can_modify=True,
+        )  # fmt: skip
         return int(data["number"])
 
     def update_pull(self, repo: str, number: int, *, title: str, body: str) -> None:
-        owner, name = repo.split("/")
-        self._call(
-            "update a pull request",
-            self.gh.rest.pulls.update,
-            owner,
-            name,
-            number,
-            title=title,
-            body=body,
-        )
+        fn = self.gh.rest.pulls.update
+        self._on(repo, "update a pull request", fn, number, title=title, body=body)
 
     def push_token(self) -> str:
         """A token for ``git push``: the configured one, or a fresh installation token."""

@@ -60,23 +60,23 @@ class Installation(_Loose):
     id: int
 
 
-class IssuesEvent(_Loose):
+class _IssueEvent(_Loose):
+    """What every issue event carries: the action, the issue, where, who."""
+
+    action: str
+    issue: Issue
+    repository: Repository
+    sender: User
+    installation: Installation | None = None
+
+
+class IssuesEvent(_IssueEvent):
     """``issues``: opened, labeled, ... (``label`` is set for labeled/unlabeled)."""
 
-    action: str
-    issue: Issue
-    repository: Repository
-    sender: User
     label: Label | None = None
-    installation: Installation | None = None
 
 
-class IssueCommentEvent(_Loose):
+class IssueCommentEvent(_IssueEvent):
     """``issue_comment``: created, edited, deleted, on an issue or a pull request."""
 
-    action: str
-    issue: Issue
     comment: Comment
-    repository: Repository
-    sender: User
-    installation: Installation | None = None

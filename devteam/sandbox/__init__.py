@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from devteam.config import DockerSandboxSettings, LocalSandboxSettings, SandboxSettings
+from devteam.config import LocalSandboxSettings, SandboxSettings
 from devteam.sandbox.base import (
     EXIT_OOM,
     EXIT_SANDBOX_ERROR,
@@ -25,42 +25,31 @@ from devteam.sandbox.output import cap_output, parse_failing_tests
 if TYPE_CHECKING:
     from devteam.sandbox.image import Progress
 
-#: What ``open_sandbox`` and ``ensure_image`` take: the flat ``[sandbox]`` table or one
-#: backend's own settings.
-AnySandboxSettings = SandboxSettings | DockerSandboxSettings | LocalSandboxSettings
 
-
-def backend_settings(settings: AnySandboxSettings) -> DockerSandboxSettings | LocalSandboxSettings:
-    """The chosen backend's own settings."""
-    return settings.for_backend() if isinstance(settings, SandboxSettings) else settings
-
-
-def open_sandbox(settings: AnySandboxSettings, *, workspace: Path | None = None) -> ManagedSandbox:
+def open_sandbox(settings: SandboxSettings, *, workspace: Path | None = None) -> ManagedSandbox:
     """A sandbox of the configured backend (not started yet: use ``with``).
 
     ``workspace``, if given, is copied into the sandbox's /workspace when it starts.
     The local backend is used only when ``settings.backend == "local"``; it warns loudly.
     """
-    own = backend_settings(settings)
-    if isinstance(own, LocalSandboxSettings):
+    if isinstance(settings, LocalSandboxSettings):
         from devteam.sandbox.local import LocalSandbox
 
-        return LocalSandbox(own, workspace=workspace)
+        return LocalSandbox(settings, workspace=workspace)
     from devteam.sandbox.docker_backend import DockerSandbox
 
-    return DockerSandbox(own, workspace=workspace)
+    return DockerSandbox(settings, workspace=workspace)
 
 
 def ensure_image(
-    settings: AnySandboxSettings, progress: Progress | None = None, **kwargs: Any
+    settings: SandboxSettings, progress: Progress | None = None, **kwargs: Any
 ) -> bool:
     """Build the sandbox image if it is missing (no-op for the local backend)."""
-    own = backend_settings(settings)
-    if isinstance(own, LocalSandboxSettings):
+    if isinstance(settings, LocalSandboxSettings):
         return False
     from devteam.sandbox.image import ensure_image as _ensure
 
-    return _ensure(own, progress, **kwargs)
+    return _ensure(settings, progress, **kwargs)
 
 
 __all__ = [
@@ -68,11 +57,9 @@ __all__ = [
     "EXIT_SANDBOX_ERROR",
     "EXIT_TIMEOUT",
     "WORKDIR",
-    "AnySandboxSettings",
     "ExecResult",
     "ManagedSandbox",
     "Sandbox",
-    "backend_settings",
     "cap_output",
     "ensure_image",
     "open_sandbox",

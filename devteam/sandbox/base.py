@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol, Self, runtime_checkable
+from typing import Protocol, Self, TypedDict, Unpack, runtime_checkable
 
 from pydantic import BaseModel, Field
 
@@ -49,7 +49,19 @@ class ExecResult(BaseModel):
         return "passed" if self.exit_code == 0 else f"failed (exit {self.exit_code})"
 
 
-def argv_of(command: Sequence[str] | str) -> list[str]:
+#: A command: an argv list, or a string run by ``sh -c``.
+Command = Sequence[str] | str
+
+
+class ExecOptions(TypedDict, total=False):
+    """What ``exec`` takes besides the command, each defaulting to the settings."""
+
+    timeout_s: float | None  # wall-clock limit (default: settings.timeout_s)
+    workdir: str | None  # relative to the workspace, or absolute (default: the workspace)
+    env: Mapping[str, str] | None  # added to the backend's environment and settings.env
+
+
+def argv_of(command: Command) -> list[str]:
     """A command as argv: a list item by item as strings, a string run by ``sh -c``."""
     return ["sh", "-c", command] if isinstance(command, str) else [str(a) for a in command]
 
@@ -68,14 +80,7 @@ class Sandbox(Protocol):
 
     def get_file(self, path: str) -> bytes: ...
 
-    def exec(
-        self,
-        command: Sequence[str] | str,
-        *,
-        timeout_s: float | None = None,
-        workdir: str | None = None,
-        env: Mapping[str, str] | None = None,
-    ) -> ExecResult:
+    def exec(self, command: Command, **options: Unpack[ExecOptions]) -> ExecResult:
         """Run a command (argv list, or a string run by ``sh -c``) in the workspace."""
         ...
 
@@ -113,10 +118,5 @@ class Lifecycle:
         self.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()

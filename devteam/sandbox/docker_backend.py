@@ -19,15 +19,23 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from devteam.config import DockerSandboxSettings, SandboxSettings
 from devteam.errors import SandboxError, SandboxFileNotFoundError
 from devteam.sandbox import container as deploy
 from devteam.sandbox import docker_exec, engine
-from devteam.sandbox.base import EXIT_TIMEOUT, WORKDIR, ExecResult, Lifecycle, argv_of
+from devteam.sandbox.base import (
+    EXIT_TIMEOUT,
+    WORKDIR,
+    Command,
+    ExecOptions,
+    ExecResult,
+    Lifecycle,
+    argv_of,
+)
 from devteam.sandbox.cgroups import COUNTERS_INSIDE, LimitCounters
 from devteam.sandbox.container import BASE_ENV, INIT_USER
 from devteam.sandbox.docker_exec import RawExec, discard
@@ -45,7 +53,7 @@ class DockerSandbox(Lifecycle):
 
     def __init__(
         self,
-        settings: DockerSandboxSettings | SandboxSettings | None = None,
+        settings: SandboxSettings | None = None,
         *,
         workspace: Path | None = None,
         client: Any = None,
@@ -173,14 +181,9 @@ class DockerSandbox(Lifecycle):
         return bytes(data)
 
     # ----------------------------------------------------------------- exec
-    def exec(
-        self,
-        command: Sequence[str] | str,
-        *,
-        timeout_s: float | None = None,
-        workdir: str | None = None,
-        env: Mapping[str, str] | None = None,
-    ) -> ExecResult:
+    def exec(self, command: Command, **options: Unpack[ExecOptions]) -> ExecResult:
+        timeout_s, workdir = options.get("timeout_s"), options.get("workdir")
+        env = options.get("env")
         if self._container is None or self._limits is None:
             raise SandboxError("The sandbox is not started; call start() or use it in `with`.")
         argv = argv_of(command)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Unpack
 
-from devteam.sandbox.base import ExecResult, Lifecycle, argv_of
+from devteam.sandbox.base import Command, ExecOptions, ExecResult, Lifecycle, argv_of
 from devteam.sandbox.selection import files_to_sync
 from devteam.sandbox.transfer import as_bytes, safe_relpath
 
@@ -50,14 +51,7 @@ class FakeSandbox(Lifecycle):
         """What ``put_files`` wrote there; b"" for any other file (no command writes here)."""
         return self.files.get(safe_relpath(path), b"")
 
-    def exec(
-        self,
-        command: Sequence[str] | str,
-        *,
-        timeout_s: float | None = None,
-        workdir: str | None = None,
-        env: Mapping[str, str] | None = None,
-    ) -> ExecResult:
+    def exec(self, command: Command, **options: Unpack[ExecOptions]) -> ExecResult:
         argv = argv_of(command)
         self.commands.append(argv)
         if not self.results:

@@ -21,12 +21,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
+from typing import Unpack
 
 from devteam.config import LocalSandboxSettings, SandboxSettings
 from devteam.errors import SandboxError, SandboxFileNotFoundError
-from devteam.sandbox.base import EXIT_TIMEOUT, ExecResult, Lifecycle, argv_of
+from devteam.sandbox.base import EXIT_TIMEOUT, Command, ExecOptions, ExecResult, Lifecycle, argv_of
 from devteam.sandbox.output import CappedBuffer, parse_failing_tests
 from devteam.sandbox.selection import files_to_sync
 from devteam.sandbox.transfer import as_bytes, check_dir, safe_relpath
@@ -55,7 +56,7 @@ class LocalSandbox(Lifecycle):
 
     def __init__(
         self,
-        settings: LocalSandboxSettings | SandboxSettings | None = None,
+        settings: SandboxSettings | None = None,
         *,
         workspace: Path | None = None,
     ) -> None:
@@ -120,14 +121,9 @@ class LocalSandbox(Lifecycle):
             raise SandboxFileNotFoundError(f"{path} does not exist in the sandbox workspace.")
         return target.read_bytes()
 
-    def exec(
-        self,
-        command: Sequence[str] | str,
-        *,
-        timeout_s: float | None = None,
-        workdir: str | None = None,
-        env: Mapping[str, str] | None = None,
-    ) -> ExecResult:
+    def exec(self, command: Command, **options: Unpack[ExecOptions]) -> ExecResult:
+        timeout_s, workdir = options.get("timeout_s"), options.get("workdir")
+        env = options.get("env")
         argv = argv_of(command)
         limit_s = float(timeout_s if timeout_s is not None else self.settings.timeout_s)
         cwd = self.root if not workdir else self._path(workdir)

@@ -13,13 +13,14 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path, PurePath, PurePosixPath
 
-from devteam.errors import PathEscapeError, WorkspaceError
+from devteam.errors import WorkspaceError
+from devteam.workspace.git import cap_diff, run_git
+from devteam.workspace.paths import resolve_inside
 
 MAX_FILE_BYTES = 1_000_000
 _TEXT_SUFFIXES = {".py", ".md", ".txt", ".toml", ".cfg", ".ini", ".json", ".yaml", ".yml"}
@@ -143,18 +144,7 @@ class Workspace:
     # -- paths -------------------------------------------------------------------------
     def resolve(self, rel: str) -> Path:
         """The absolute path of ``rel`` inside the workspace, or PathEscapeError."""
-        if not rel or "\x00" in rel:
-            raise PathEscapeError(f"Refused file path {rel!r}: it is empty or has a NUL byte.")
-        pure = PurePosixPath(rel.replace("\\", "/"))
-        if pure.is_absolute() or ".." in pure.parts or (pure.parts and pure.parts[0] == ".git"):
-            raise PathEscapeError(
-                f"Refused file path {rel!r}: it must be relative, inside the workspace and "
-                "outside .git."
-            )
-        target = (self.root / pure).resolve()
-        if target != self.root and self.root not in target.parents:
-            raise PathEscapeError(f"Refused file path {rel!r}: it resolves outside the workspace.")
-        return target
+        return resolve_inside(self.root, rel)
 
     # -- files -------------------------------------------------------------------------
     def write(self, rel: str, content: str | bytes) -> Path:
@@ -219,35 +209,7 @@ class Workspace:
     def _git(
         self, *args: str, env: Mapping[str, str] | None = None, input: str | None = None
     ) -> str:
-        full_env = {
-            **os.environ,
-            "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_AUTHOR_NAME": "devteam",
-            "GIT_AUTHOR_EMAIL": "devteam@localhost",
-            "GIT_COMMITTER_NAME": "devteam",
-            "GIT_COMMITTER_EMAIL": "devteam@localhost",
-            **(env or {}),
-        }
-        try:
-            proc = subprocess.run(
-                # The user's hooks are theirs, not the team's: none runs on a team's git command.
-                ["git", "-c", "core.hooksPath=/dev/null", *args],
-                cwd=self.root,
-                env=full_env,
-                capture_output=True,
-                text=True,
-                encoding="utf-8",
-                errors="surrogateescape",
-                input=input,
-                check=True,
-            )
-        except FileNotFoundError as exc:
-            raise WorkspaceError("git is not installed; install git and try again.") from exc
-        except subprocess.CalledProcessError as exc:
-            raise WorkspaceError(
-                f"git {args[0]} failed in {self.root}: {exc.stderr.strip()[:300]}"
-            ) from exc
-        return proc.stdout
+        return run_git(self.root, *args, env=env, input=input)
 
     def commit(
         self, message: str, *, role: str, trailers: Mapping[str, str] | None = None
@@ -298,7 +260,7 @@ class Workspace:
                 "diff", "--cached", "--no-color", "--no-ext-diff", "--no-renames",
                 "--src-prefix=a/", "--dst-prefix=b/", ref, "--", env=env,
             )  # fmt: skip
-        return _cap_diff(text, max_chars)
+        return cap_diff(text, max_chars)
 
     def changed_files(self, base: str | None = None) -> list[str]:
         """Paths added, changed or deleted between ``base`` (as in ``diff``) and the working
@@ -405,23 +367,3 @@ class Workspace:
             except OSError:
                 return
             parent = parent.parent
-
-
-def _cap_diff(text: str, max_chars: int) -> str:
-    if len(text) <= max_chars:
-        return text
-    cut = text.rfind("\n", 0, max_chars) + 1 or max_chars
-    left_out = [
-        line.split(" b/", 1)[-1]
-        for line in text[cut:].splitlines()
-        if line.startswith("diff --git ")
-    ]
-    names = ", ".join(left_out[:20]) + (
-        f" and {len(left_out) - 20} more" if len(left_out) > 20 else ""
-    )
-    return (
-        text[:cut]
-        + f"[... diff truncated: {len(text) - cut} more characters"
-        + (f"; files not shown: {names}" if left_out else "")
-        + "]\n"
-    )

@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from devteam.roles import load_role
+from tests import openai_wire as wire
+
 MODES = (
     "good",
     "hang",
@@ -64,26 +67,14 @@ def good_content(body: dict[str, Any]) -> str:
     if fmt:
         return "{}"
     system = str((body.get("messages") or [{}])[0].get("content", ""))
-    if "test engineer" in system:
+    if load_role("tester").system.strip() in system:  # the tester asks (its prompt file)
         return TESTS
     return CODE + TESTS
 
 
 def completion(body: dict[str, Any], content: str) -> dict[str, Any]:
-    return {
-        "id": "chatcmpl-fake",
-        "object": "chat.completion",
-        "created": 0,
-        "model": body.get("model", "fake"),
-        "choices": [
-            {
-                "index": 0,
-                "finish_reason": "stop",
-                "message": {"role": "assistant", "content": content},
-            }
-        ],
-        "usage": {"prompt_tokens": 50, "completion_tokens": 20, "total_tokens": 70},
-    }
+    model = body.get("model", "fake")
+    return wire.completion(model, content, id="chatcmpl-fake", usage=wire.usage(50, 20))
 
 
 def make_handler(state: FakeState) -> type[BaseHTTPRequestHandler]:
@@ -117,14 +108,10 @@ def make_handler(state: FakeState) -> type[BaseHTTPRequestHandler]:
                 self.connection.shutdown(2)
 
         def _json(self, status: int, payload: dict[str, Any]) -> None:
-            self._send(status, json.dumps(payload).encode())
+            wire.send_json(self, status, payload)
 
         def _send(self, status: int, data: bytes) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            wire.send_json(self, status, data)
 
         def log_message(self, *args: Any) -> None:
             pass

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from devteam.config import SandboxSettings
+from devteam.config import DockerSandboxSettings
 from devteam.events import scan_audit_log
 from tests.badinput.conftest import Outcome, Runner
 from tests.badinput.fake_openai import fake_openai
@@ -51,7 +51,7 @@ def audit_intact(folder: Path) -> None:
 def test_a_misbehaving_model_server(
     devteam: Runner,
     tmp_path: Path,
-    docker_sandbox_settings: SandboxSettings,
+    docker_sandbox_settings: DockerSandboxSettings,
     mode: str,
     code: int,
     words: list[str],
@@ -94,7 +94,7 @@ STATUSES = {"passed", "failed", "budget_exhausted", "rejected", "error"}
 
 
 def test_a_hung_server_reports_in_the_audit_log_and_resume_says_it_is_over(
-    devteam: Runner, tmp_path: Path, docker_sandbox_settings: SandboxSettings
+    devteam: Runner, tmp_path: Path, docker_sandbox_settings: DockerSandboxSettings
 ) -> None:
     with fake_openai("hang") as (url, _):
         env = {"DEVTEAM_BASE_URL": url, "DEVTEAM_BUDGET__MAX_WALL_S": "3"}
@@ -110,7 +110,7 @@ def test_a_hung_server_reports_in_the_audit_log_and_resume_says_it_is_over(
 
 
 def test_budget_spent_at_acceptance_after_passing_tests_agrees_everywhere(
-    devteam: Runner, tmp_path: Path, docker_sandbox_settings: SandboxSettings
+    devteam: Runner, tmp_path: Path, docker_sandbox_settings: DockerSandboxSettings
 ) -> None:
     # Each fake call costs 70 tokens: plan, tests, code, review use 280; acceptance finds none.
     with fake_openai("good") as (url, _):
@@ -126,7 +126,7 @@ def test_budget_spent_at_acceptance_after_passing_tests_agrees_everywhere(
 
 
 def test_one_run_one_runner_and_a_dead_runner_keeps_no_lock(
-    devteam: Runner, tmp_path: Path, docker_sandbox_settings: SandboxSettings
+    devteam: Runner, tmp_path: Path, docker_sandbox_settings: DockerSandboxSettings
 ) -> None:
     import os
     import signal

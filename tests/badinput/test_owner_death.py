@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from devteam.config import SandboxSettings
+from devteam.config import DockerSandboxSettings
 from tests.badinput.conftest import leftover_containers
 
 # A server that, like uvicorn shutting down gracefully, does not stop on SIGTERM while it
@@ -58,7 +58,7 @@ def test_the_server_stops_generating_when_its_owner_is_killed(tmp_path: Path) ->
 
 @pytest.mark.docker
 def test_sigterm_to_sandbox_exec_removes_its_container(
-    tmp_path: Path, docker_sandbox_settings: SandboxSettings
+    tmp_path: Path, docker_sandbox_settings: DockerSandboxSettings
 ) -> None:
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("DEVTEAM_")}
     proc = subprocess.Popen(

@@ -9,7 +9,7 @@ import pytest
 
 from devteam.bench.ceiling import pass_at_k, run_ceiling
 from devteam.bench.tasks import load_tasks
-from devteam.config import BudgetSettings, SandboxSettings
+from devteam.config import BudgetSettings, DockerSandboxSettings
 from devteam.events import EventBus
 from devteam.llm.budget import Budget
 from devteam.llm.metered import MeteredModel
@@ -40,7 +40,7 @@ def test_pass_at_k_is_the_unbiased_estimator() -> None:
 
 
 def test_ceiling_counts_right_candidates_selection_and_tester_accuracy(
-    tmp_path: Path, docker_sandbox_settings: SandboxSettings
+    tmp_path: Path, docker_sandbox_settings: DockerSandboxSettings
 ) -> None:
     (task,) = load_tasks("humaneval", ["8"])
     right = f"FILE: solution.py\n```python\n{task.reference['solution.py']}```\n"
@@ -79,7 +79,7 @@ def test_ceiling_counts_right_candidates_selection_and_tester_accuracy(
 
 
 def test_the_ceiling_command_is_not_bound_by_one_runs_wall_clock_budget(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, docker_sandbox_settings: SandboxSettings
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, docker_sandbox_settings: DockerSandboxSettings
 ) -> None:
     """A measurement of many tasks outlasts a run's 30 minutes; it must not stop part-way."""
     from typer.testing import CliRunner

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from devteam import cli
 from devteam.bench.harness import BenchConfig, run_bench
 from devteam.bench.tasks import Task, load_tasks
-from devteam.config import SandboxSettings
+from devteam.config import DockerSandboxSettings
 from devteam.exit_codes import ExitCode
 from devteam.llm.model import Messages
 from devteam.llm.scripted import ScriptedModel
@@ -55,7 +55,7 @@ def reference_model(tasks: list[Task], *, with_tests: bool) -> Callable[[Task], 
 
 
 @pytest.fixture(autouse=True)
-def _sandbox(docker_sandbox_settings: SandboxSettings) -> None:
+def _sandbox(docker_sandbox_settings: DockerSandboxSettings) -> None:
     """The real sandbox, with its image built (skips without Docker; fails under CI)."""
 
 

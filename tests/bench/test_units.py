@@ -264,3 +264,29 @@ def test_the_default_output_folder_is_under_the_state_folder(
     monkeypatch.setenv("DEVTEAM_STATE_DIR", str(tmp_path / "state"))
     out = _out_dir(BenchConfig(suite="humaneval"), make_strategy("single"), "m")
     assert out.parent == tmp_path / "state" / "bench" and out.name.startswith("humaneval-single-m-")
+
+
+def test_the_token_budget_per_task_is_max_run_tokens_and_old_runs_still_resume(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    from devteam.bench.endpoint import BenchConfig, bench_settings
+    from devteam.bench.results import Segment
+    from devteam.bench.resume import RUN_FILE, resume, start
+
+    cfg = BenchConfig(suite="projects", strategy="reference", max_run_tokens=9000)
+    assert bench_settings(cfg, tmp_path).budget.max_run_tokens == 9000
+    help_text = CliRunner().invoke(cli.app, ["bench", "run", "--help"]).output
+    assert "--max-tokens" in help_text  # the flag keeps its name
+    # a run.json written when the option was called max_tokens resumes with the same value
+    start(tmp_path, cfg, Segment(started="then"))
+    run_file = tmp_path / RUN_FILE
+    data = json.loads(run_file.read_text())
+    data["options"]["max_tokens"] = data["options"].pop("max_run_tokens")
+    run_file.write_text(json.dumps(data))
+    run, done = resume(tmp_path, cfg, Segment(started="now"), [])
+    assert run.options["max_run_tokens"] == 9000 and "max_tokens" not in run.options
+    assert done == [] and len(run.segments) == 2
+    with pytest.raises(BenchError, match="max_run_tokens=9000"):
+        resume(tmp_path, cfg.model_copy(update={"max_run_tokens": 100}), Segment(started="x"), [])

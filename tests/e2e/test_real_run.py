@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from devteam.config import SandboxSettings
+from devteam.config import DockerSandboxSettings
 from devteam.events import read_audit_log
 from devteam.sandbox import open_sandbox
 from devteam.sandbox.engine import LABEL_OWNER_PID
@@ -27,7 +27,7 @@ TASK = (
 
 
 def test_devteam_run_produces_a_tested_project(
-    tmp_path: Path, docker_sandbox_settings: SandboxSettings
+    tmp_path: Path, docker_sandbox_settings: DockerSandboxSettings
 ) -> None:
     env = {
         **os.environ,

@@ -4,7 +4,6 @@ and finishes it exactly once (one PR, one final comment)."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import time
@@ -12,45 +11,35 @@ from pathlib import Path
 
 import pytest
 
-from devteam.config import SandboxSettings, Settings
+from devteam.config import DockerSandboxSettings, Settings
 from devteam.github.ledger import Ledger
 from devteam.github.settings import BotSettings
 from devteam.github.triggers import Trigger
 from devteam.github.worker import Bot
-from tests.github import script
-from tests.github.fake_github import FakeGitHub
-from tests.github.test_restart import REPO, TOKEN, remote_branches, start, wait_for
+from tests.github.test_restart import (
+    REPO,
+    remote_branches,
+    start,
+    wait_for,
+    world,
+    write_config,
+)
 
 pytestmark = pytest.mark.docker
 
 
 def test_two_workers_one_killed_mid_job_the_other_finishes_it_once(
-    tmp_path: Path, docker_sandbox_settings: SandboxSettings, bot_database: str
+    tmp_path: Path, docker_sandbox_settings: DockerSandboxSettings, bot_database: str
 ) -> None:
-    remotes = tmp_path / "remotes"
-    bare = script.make_remote(remotes)
-    gh = FakeGitHub(TOKEN, remotes=remotes)
-    gh.add_repo(REPO)
-    gh.add_issue(REPO, 5, script.ISSUE_TITLE, script.ISSUE_BODY, user="reporter")
-    gh.permissions[(REPO, "maint")] = "write"
+    bare, gh = world(tmp_path, "write")
     with gh.serve() as api_url:
-        bot_conf = {
-            "repositories": [REPO],
-            "token": TOKEN,
-            "api_url": api_url,
-            "git_url": f"file://{remotes}/{{repo}}.git",
-            "state_dir": str(tmp_path / "bot"),
-            "queue": bot_database,
-            "lease_s": 2.0,
-        }
-        settings = {
-            "workspace_root": str(tmp_path / "ws"),
-            "state_dir": str(tmp_path / "state"),
-            "checkpointer": bot_database,
-            "sandbox": docker_sandbox_settings.model_dump(mode="json"),
-        }
-        config = tmp_path / "config.json"
-        config.write_text(json.dumps({"settings": settings, "bot": bot_conf}))
+        config, settings, bot_conf = write_config(
+            tmp_path,
+            api_url,
+            docker_sandbox_settings,
+            {"queue": bot_database, "lease_s": 2.0},
+            {"checkpointer": bot_database},
+        )
         logs = [tmp_path / "w0.log", tmp_path / "w1.log"]
         # two "machines": a worker's death is noticed only by its lease running out
         workers = [

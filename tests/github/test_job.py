@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from devteam.config import SandboxSettings, Settings
+from devteam.config import DockerSandboxSettings, Settings
 from devteam.github.job import execute, handle_trigger
 from devteam.github.receiver import create_app
 from devteam.github.settings import BotSettings
@@ -33,7 +33,7 @@ class World:
     """A fake GitHub, a bare remote, a bot, and what the team's model was asked."""
 
     def __init__(
-        self, tmp: Path, sandbox: SandboxSettings | None, coder: str = "fix", **bot: Any
+        self, tmp: Path, sandbox: DockerSandboxSettings | None, coder: str = "fix", **bot: Any
     ) -> None:
         self.remotes = tmp / "remotes"
         self.bare = script.make_remote(self.remotes)
@@ -97,7 +97,7 @@ def labeled(sender: str = "maint") -> dict[str, Any]:
 
 
 @pytest.fixture
-def world(tmp_path: Path, docker_sandbox_settings: SandboxSettings) -> Iterator[World]:
+def world(tmp_path: Path, docker_sandbox_settings: DockerSandboxSettings) -> Iterator[World]:
     w = World(tmp_path, docker_sandbox_settings)
     yield w
     w.bot.close()
@@ -173,7 +173,7 @@ def test_a_labeled_issue_becomes_one_draft_pr_and_one_final_comment(
 
 @pytest.mark.docker
 def test_a_change_to_ci_workflows_is_refused_and_nothing_is_pushed(
-    tmp_path: Path, docker_sandbox_settings: SandboxSettings
+    tmp_path: Path, docker_sandbox_settings: DockerSandboxSettings
 ) -> None:
     w = World(tmp_path, docker_sandbox_settings, coder="workflow")
     assert w.deliver(labeled(), "issues", "wf-1") == 202
@@ -230,7 +230,7 @@ def test_the_same_trigger_twice_at_once_opens_one_run(tmp_path: Path) -> None:
 @pytest.mark.docker
 @pytest.mark.parametrize("pr_on_failure", [False, True])
 def test_failing_tests_get_an_honest_comment_and_a_pr_only_when_configured(
-    tmp_path: Path, docker_sandbox_settings: SandboxSettings, pr_on_failure: bool
+    tmp_path: Path, docker_sandbox_settings: DockerSandboxSettings, pr_on_failure: bool
 ) -> None:
     w = World(tmp_path, docker_sandbox_settings, coder="wrong", pr_on_failure=pr_on_failure)
     w.settings.budget.max_fix_attempts = 0
@@ -253,7 +253,7 @@ def test_failing_tests_get_an_honest_comment_and_a_pr_only_when_configured(
 
 @pytest.mark.docker
 def test_stop_cancels_a_running_job_at_its_next_step(
-    tmp_path: Path, docker_sandbox_settings: SandboxSettings
+    tmp_path: Path, docker_sandbox_settings: DockerSandboxSettings
 ) -> None:
     w = World(tmp_path, docker_sandbox_settings)
 

@@ -11,10 +11,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from devteam.config import SandboxSettings, Settings
+from devteam.config import DockerSandboxSettings, Settings
 from devteam.github.ledger import Ledger
 from devteam.github.settings import BotSettings
 from devteam.github.triggers import Trigger
@@ -26,6 +27,46 @@ pytestmark = pytest.mark.docker
 ROOT = Path(__file__).resolve().parents[2]
 REPO = script.REPO
 TOKEN = "ghs_restart_token_0000"
+
+
+def world(tmp_path: Path, permission: str) -> tuple[Path, FakeGitHub]:
+    """The shop's bare repository under ``tmp_path/remotes`` and a fake GitHub holding it,
+    with issue 5 and the maintainer ``maint`` at ``permission``: (the bare repository, github)."""
+    remotes = tmp_path / "remotes"
+    bare = script.make_remote(remotes)
+    gh = FakeGitHub(TOKEN, remotes=remotes)
+    gh.add_repo(REPO)
+    gh.add_issue(REPO, 5, script.ISSUE_TITLE, script.ISSUE_BODY, user="reporter")
+    gh.permissions[(REPO, "maint")] = permission
+    return bare, gh
+
+
+def write_config(
+    tmp_path: Path,
+    api_url: str,
+    sandbox: DockerSandboxSettings,
+    bot: dict[str, Any],
+    settings: dict[str, Any] | None = None,
+) -> tuple[Path, dict[str, Any], dict[str, Any]]:
+    """The workers' config.json (their settings and [bot] table, ``bot`` and ``settings``
+    added): (its path, the settings, the [bot] table)."""
+    bot_conf = {
+        "repositories": [REPO],
+        "token": TOKEN,
+        "api_url": api_url,
+        "git_url": f"file://{tmp_path / 'remotes'}/{{repo}}.git",
+        "state_dir": str(tmp_path / "bot"),
+        **bot,
+    }
+    all_settings = {
+        "workspace_root": str(tmp_path / "ws"),
+        "state_dir": str(tmp_path / "state"),
+        "sandbox": sandbox.model_dump(mode="json"),
+        **(settings or {}),
+    }
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"settings": all_settings, "bot": bot_conf}))
+    return config, all_settings, bot_conf
 
 
 def start(config: Path, mode: str, log: Path, machine: str = "") -> subprocess.Popen[str]:
@@ -51,31 +92,13 @@ def wait_for(log: Path, marker: str, proc: subprocess.Popen[str], timeout: float
 
 
 def test_a_bot_killed_mid_job_resumes_and_finishes_exactly_once(
-    tmp_path: Path, docker_sandbox_settings: SandboxSettings
+    tmp_path: Path, docker_sandbox_settings: DockerSandboxSettings
 ) -> None:
-    remotes = tmp_path / "remotes"
-    bare = script.make_remote(remotes)
-    gh = FakeGitHub(TOKEN, remotes=remotes)
-    gh.add_repo(REPO)
-    gh.add_issue(REPO, 5, script.ISSUE_TITLE, script.ISSUE_BODY, user="reporter")
-    gh.permissions[(REPO, "maint")] = "admin"
+    bare, gh = world(tmp_path, "admin")
     with gh.serve() as api_url:
-        bot_conf = {
-            "repositories": [REPO],
-            "webhook_secret": "s",
-            "token": TOKEN,
-            "api_url": api_url,
-            "git_url": f"file://{remotes}/{{repo}}.git",
-            "state_dir": str(tmp_path / "bot"),
-            "lease_s": 600.0,  # the dead worker is seen to be dead: no waiting for its lease
-        }
-        settings = {
-            "workspace_root": str(tmp_path / "ws"),
-            "state_dir": str(tmp_path / "state"),
-            "sandbox": docker_sandbox_settings.model_dump(mode="json"),
-        }
-        config = tmp_path / "config.json"
-        config.write_text(json.dumps({"settings": settings, "bot": bot_conf}))
+        # the dead worker is seen to be dead: no waiting for its lease
+        bot = {"webhook_secret": "s", "lease_s": 600.0}
+        config, settings, bot_conf = write_config(tmp_path, api_url, docker_sandbox_settings, bot)
         # the receiver's side: one trigger on the durable queue
         queue = Bot(Settings(**settings), BotSettings(**bot_conf))
         queue.enqueue(Trigger(repo=REPO, issue=5, kind="label", sender="maint", delivery="r1"))

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import threading
+from contextlib import suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, Self
+
+from tests.openai_wire import completion, send_json, usage
 
 #: A scripted reply that never comes: the request waits until the double is closed.
 HANG = object()
@@ -39,34 +41,13 @@ class OpenAIDouble:
                     return
                 if reply is None:
                     return self._send(500, {"error": {"message": "no scripted reply left"}})
-                self._send(
-                    200,
-                    {
-                        "id": f"c{len(double.requests)}",
-                        "object": "chat.completion",
-                        "created": 0,
-                        "model": body["model"],
-                        "choices": [
-                            {
-                                "index": 0,
-                                "finish_reason": "stop",
-                                "message": {"role": "assistant", "content": reply},
-                            }
-                        ],
-                        "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
-                    },
-                )
+                n = len(double.requests)
+                answer = completion(body["model"], str(reply), id=f"c{n}", usage=usage(10, 5))
+                self._send(200, answer)
 
             def _send(self, status: int, payload: dict[str, Any]) -> None:
-                data = json.dumps(payload).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except OSError:  # the client went away (it was interrupted)
-                    pass
+                with suppress(OSError):  # the client went away (it was interrupted)
+                    send_json(self, status, payload)
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -83,12 +64,7 @@ class OpenAIDouble:
         self._thread.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self._release.set()
         self._httpd.shutdown()
         self._httpd.server_close()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from devteam.config import SandboxSettings
+from devteam.config import DockerSandboxSettings
 from devteam.sandbox import engine
 from tests.integration.openai_double import HANG, OpenAIDouble
 from tests.integration.test_team_docker import BUGGY, FIXED
@@ -53,7 +53,7 @@ def _own_containers(pid: int) -> list[str]:
     "signum", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["SIGINT", "SIGTERM", "SIGKILL"]
 )
 def test_an_interrupted_cli_run_stops_cleanly_and_resumes_through_the_cli(
-    tmp_path: Path, docker_sandbox_settings: SandboxSettings, signum: int
+    tmp_path: Path, docker_sandbox_settings: DockerSandboxSettings, signum: int
 ) -> None:
     env = {
         **os.environ,

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from devteam import cli
-from devteam.config import SandboxSettings
+from devteam.config import DockerSandboxSettings
 from tests.unit.test_doctor import endpoint  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.docker
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.docker
 def test_doctor_with_everything_present_exits_0(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    docker_sandbox_settings: SandboxSettings,
+    docker_sandbox_settings: DockerSandboxSettings,
     endpoint: str,  # noqa: F811
 ) -> None:
     monkeypatch.chdir(tmp_path)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from devteam.config import SandboxSettings, Settings
+from devteam.config import DockerSandboxSettings, Settings
 from devteam.events import ModelCall, read_audit_log
 from devteam.llm.scripted import ScriptedModel, by_role
 from devteam.sandbox import engine
@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_killed_run_resumes_without_redoing_steps_or_losing_files(
-    tmp_path: Path, docker_sandbox_settings: SandboxSettings
+    tmp_path: Path, docker_sandbox_settings: DockerSandboxSettings
 ) -> None:
     ws_root, state = tmp_path / "ws", tmp_path / "state"
     proc = subprocess.Popen(
@@ -92,7 +92,7 @@ def test_a_killed_run_resumes_without_redoing_steps_or_losing_files(
 
 
 def test_resuming_a_finished_run_does_nothing_and_reports_it(
-    tmp_path: Path, docker_sandbox_settings: SandboxSettings
+    tmp_path: Path, docker_sandbox_settings: DockerSandboxSettings
 ) -> None:
     from tests.unit.test_graph import TASK
 
@@ -108,7 +108,7 @@ def test_resuming_a_finished_run_does_nothing_and_reports_it(
 
 @pytest.mark.parametrize("where", ["tests", "sandbox"])
 def test_a_run_killed_elsewhere_resumes_from_the_last_finished_step(
-    tmp_path: Path, docker_sandbox_settings: SandboxSettings, where: str
+    tmp_path: Path, docker_sandbox_settings: DockerSandboxSettings, where: str
 ) -> None:
     ws_root, state = tmp_path / "ws", tmp_path / "state"
     cmd = [sys.executable, "-m", "tests.integration.killable_run", str(ws_root), str(state)]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from devteam.config import SandboxSettings, Settings
+from devteam.config import DockerSandboxSettings, Settings
 from devteam.events import ModelCall, read_audit_log
 from devteam.llm.scripted import ScriptedModel, by_role
 from devteam.team import Team
@@ -26,7 +26,7 @@ PASSWORD = "pg-s3cret"
 
 
 def test_a_run_killed_mid_way_resumes_from_postgresql(
-    tmp_path: Path, postgres_url: str, docker_sandbox_settings: SandboxSettings
+    tmp_path: Path, postgres_url: str, docker_sandbox_settings: DockerSandboxSettings
 ) -> None:
     require_module("langgraph.checkpoint.postgres", "pip install 'devteam[postgres]'")
     url = postgres_url.replace("devteam@", f"devteam:{PASSWORD}@", 1)  # trusted: never checked

@@ -4,82 +4,43 @@ repository's own tests in the real sandbox."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from devteam.config import SandboxSettings, Settings
+from devteam.config import DockerSandboxSettings, Settings
 from devteam.events import SandboxRun, read_audit_log
 from devteam.llm.scripted import ScriptedModel, by_role
 from devteam.team import Team
+from tests.shop import EDIT, SPEC, TESTS, commit_start, git, write_shop
 
 pytestmark = pytest.mark.docker
 
 TASK = "Fix the bug in shop/cart.py: total() must apply the discount as a percentage."
-SPEC = json.dumps(
-    {
-        "goal": "total() applies the discount as a percentage.",
-        "files": ["shop/cart.py"],
-        "requirements": ["total(prices, discount) returns sum(prices) * (1 - discount / 100)"],
-        "acceptance_criteria": ["total([10, 10], 50) == 10"],
-        "questions": [],
-    }
-)
-TESTS = """FILE: tests/test_cart_2.py
-```python
-from shop.cart import total
-
-
-def test_percentage_discount():
-    assert total([10, 10], 50) == 10
-```
-"""
-EDIT = """EDIT: shop/cart.py
-<<<<<<< SEARCH
-    return sum(prices) - discount
-=======
-    return sum(prices) * (1 - discount / 100)
->>>>>>> REPLACE
-"""
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=repo, check=True, capture_output=True, text=True
-    ).stdout
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     root = tmp_path / "shop-repo"
-    (root / "shop").mkdir(parents=True)
-    (root / "tests").mkdir()
-    (root / "shop/__init__.py").write_text("")
-    (root / "shop/cart.py").write_text(
-        '"""A shopping cart."""\n\n\ndef total(prices, discount=0):\n'
-        '    """Sum of prices less the discount."""\n    return sum(prices) - discount\n'
-    )
-    (root / "tests/test_cart.py").write_text(
+    write_shop(
+        root,
         "import os\n\nfrom shop.cart import total\n\n\ndef test_no_discount():\n"
         "    assert total([1, 2]) == 3\n\n\n"
         "def test_ignored_files_stay_on_the_host():\n"
         "    assert not os.path.exists('.env') and not os.path.exists('.venv')\n"
-        "    assert os.path.exists('notes.txt')  # untracked but not ignored: copied\n"
+        "    assert os.path.exists('notes.txt')  # untracked but not ignored: copied\n",
     )
     (root / ".gitignore").write_text(".env\n.venv/\n")
     (root / "notes.txt").write_text("mine, untracked\n")
     (root / ".env").write_text("SECRET=never-in-the-sandbox\n")
     (root / ".venv/bin").mkdir(parents=True)
     (root / ".venv/bin/python").write_text("#!/bin/sh\n")
-    git(root, "init", "-q", "-b", "main")
-    git(root, "add", "shop", "tests", ".gitignore")
-    git(root, "-c", "user.name=u", "-c", "user.email=u@x", "commit", "-qm", "start")
+    commit_start(root, "shop", "tests", ".gitignore")
     return root
 
 
 def test_the_team_fixes_a_repository_on_a_branch(
-    tmp_path: Path, repo: Path, docker_sandbox_settings: SandboxSettings
+    tmp_path: Path, repo: Path, docker_sandbox_settings: DockerSandboxSettings
 ) -> None:
     model = ScriptedModel(
         by_role(
@@ -125,7 +86,7 @@ def test_the_team_fixes_a_repository_on_a_branch(
 
 
 def test_a_dirty_repository_is_refused_in_one_sentence(
-    tmp_path: Path, repo: Path, docker_sandbox_settings: SandboxSettings
+    tmp_path: Path, repo: Path, docker_sandbox_settings: DockerSandboxSettings
 ) -> None:
     from devteam.errors import WorkspaceError
 
@@ -165,9 +126,8 @@ CALC_FIX = """EDIT: calc.py
 """
 
 
-def test_a_unittest_only_repository_runs_its_tests_with_unittest_in_the_sandbox(
-    tmp_path: Path, docker_sandbox_settings: SandboxSettings
-) -> None:
+def calc_repo(tmp_path: Path) -> Path:
+    """A repository whose tests are unittest's, with a bug in ``mul``."""
     root = tmp_path / "calc-repo"
     (root / "tests").mkdir(parents=True)
     (root / "calc.py").write_text(
@@ -178,9 +138,14 @@ def test_a_unittest_only_repository_runs_its_tests_with_unittest_in_the_sandbox(
         "class TestAdd(unittest.TestCase):\n    def test_add(self):\n"
         "        self.assertEqual(add(2, 3), 5)\n"
     )
-    git(root, "init", "-q", "-b", "main")
-    git(root, "add", ".")
-    git(root, "-c", "user.name=u", "-c", "user.email=u@x", "commit", "-qm", "start")
+    commit_start(root)
+    return root
+
+
+def test_a_unittest_only_repository_runs_its_tests_with_unittest_in_the_sandbox(
+    tmp_path: Path, docker_sandbox_settings: DockerSandboxSettings
+) -> None:
+    root = calc_repo(tmp_path)
     accept = json.dumps({"checks": [{"met": True, "evidence": "test_mul"}]})
     model = ScriptedModel(
         by_role(
@@ -206,23 +171,11 @@ def test_a_unittest_only_repository_runs_its_tests_with_unittest_in_the_sandbox(
 
 
 def test_pytest_style_tests_in_a_unittest_repository_are_run_not_skipped(
-    tmp_path: Path, docker_sandbox_settings: SandboxSettings
+    tmp_path: Path, docker_sandbox_settings: DockerSandboxSettings
 ) -> None:
     """unittest's discovery skips plain test functions: a tester's pytest-style file in a
     unittest repository is run with pytest (which runs both kinds), so it can fail."""
-    root = tmp_path / "calc-repo"
-    (root / "tests").mkdir(parents=True)
-    (root / "calc.py").write_text(
-        "def add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n    return a + b  # wrong\n"
-    )
-    (root / "tests/test_add.py").write_text(
-        "import unittest\n\nfrom calc import add\n\n\n"
-        "class TestAdd(unittest.TestCase):\n    def test_add(self):\n"
-        "        self.assertEqual(add(2, 3), 5)\n"
-    )
-    git(root, "init", "-q", "-b", "main")
-    git(root, "add", ".")
-    git(root, "-c", "user.name=u", "-c", "user.email=u@x", "commit", "-qm", "start")
+    root = calc_repo(tmp_path)
     pytest_style = (
         "FILE: tests/test_mul.py\n```python\nfrom calc import mul\n\n\n"
         "def test_mul():\n    assert mul(3, 4) == 12\n```\n"

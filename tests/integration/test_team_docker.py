@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from devteam.config import SandboxSettings, Settings
+from devteam.config import DockerSandboxSettings, Settings
 from devteam.events import read_audit_log
 from devteam.llm.scripted import ScriptedModel, by_role
+from devteam.roles import texts
 from devteam.sandbox import open_sandbox
 from devteam.team import Team
 from tests.unit.test_graph import ACCEPT, SPEC, TASK
@@ -58,12 +59,12 @@ def default_team_script() -> dict[str, list[str]]:
     }
 
 
-def _settings(tmp_path: Path, sandbox: SandboxSettings) -> Settings:
+def _settings(tmp_path: Path, sandbox: DockerSandboxSettings) -> Settings:
     return Settings(workspace_root=tmp_path / "ws", state_dir=tmp_path / "state", sandbox=sandbox)
 
 
 def test_real_failure_is_fed_back_fixed_and_verified(
-    tmp_path: Path, docker_sandbox_settings: SandboxSettings
+    tmp_path: Path, docker_sandbox_settings: DockerSandboxSettings
 ) -> None:
     model = ScriptedModel(by_role(default_team_script()))
     settings = _settings(tmp_path, docker_sandbox_settings)
@@ -103,7 +104,7 @@ def test_real_failure_is_fed_back_fixed_and_verified(
 
 
 def test_solo_team_on_the_real_sandbox(
-    tmp_path: Path, docker_sandbox_settings: SandboxSettings
+    tmp_path: Path, docker_sandbox_settings: DockerSandboxSettings
 ) -> None:
     model = ScriptedModel([BUGGY, FIXED])
     team = Team(_settings(tmp_path, docker_sandbox_settings), team="solo", model=model)
@@ -113,18 +114,18 @@ def test_solo_team_on_the_real_sandbox(
 
 
 def test_code_that_hangs_is_reported_as_a_timeout_and_the_loop_goes_on(
-    tmp_path: Path, docker_sandbox_settings: SandboxSettings
+    tmp_path: Path, docker_sandbox_settings: DockerSandboxSettings
 ) -> None:
     hangs = BUGGY.replace("return a - b", "while True:\n        pass")
     sandbox = docker_sandbox_settings.model_copy(update={"timeout_s": 5.0})
     model = ScriptedModel([hangs, FIXED])
     result = Team(_settings(tmp_path, sandbox), team="solo", model=model).run(TASK)
     assert result.status == "passed" and result.fix_attempts == 1
-    assert "time limit" in model.calls[1][1][-1]["content"]
+    assert texts.text("timed_out") in model.calls[1][1][-1]["content"]
 
 
 def test_the_evidence_loop_in_the_real_sandbox_repairs_a_crash_from_its_trace(
-    tmp_path: Path, docker_sandbox_settings: SandboxSettings
+    tmp_path: Path, docker_sandbox_settings: DockerSandboxSettings
 ) -> None:
     """The default team: candidate 0 raises NameError on the request's own example, the
     repair gets the trace, and the delivered code is verified by the example."""

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from devteam.config import SandboxSettings
+from devteam.config import DockerSandboxSettings
 from devteam.sandbox import engine
 from tests.guards import missing
 from tests.integration.openai_double import HANG, OpenAIDouble
@@ -135,7 +135,7 @@ def _run_processes(mark: str) -> dict[int, str]:
 
 
 def test_ctrl_c_in_a_terminal_stops_cleanly_and_the_hint_on_screen_resumes_the_run(
-    tmp_path: Path, docker_sandbox_settings: SandboxSettings
+    tmp_path: Path, docker_sandbox_settings: DockerSandboxSettings
 ) -> None:
     mark = f"devteam-tty-{uuid.uuid4().hex}"
     env = {

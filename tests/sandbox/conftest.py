@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from devteam.config import SandboxSettings
+from devteam.config import DockerSandboxSettings
 from devteam.errors import SandboxUnavailableError
 from tests.guards import missing
 
@@ -29,17 +29,17 @@ def docker_client() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def sandbox_settings(docker_client: Any) -> SandboxSettings:
+def sandbox_settings(docker_client: Any) -> DockerSandboxSettings:
     """Default settings, with the image built if it is missing (offline build: ~1-2 min)."""
     from devteam.sandbox import ensure_image
 
-    settings = SandboxSettings()
+    settings = DockerSandboxSettings()
     ensure_image(settings, progress=lambda m: print(f"[sandbox image] {m}"), client=docker_client)
     return settings
 
 
 @pytest.fixture(scope="module")
-def sandbox(sandbox_settings: SandboxSettings, docker_client: Any) -> Iterator[Any]:
+def sandbox(sandbox_settings: DockerSandboxSettings, docker_client: Any) -> Iterator[Any]:
     """One warm sandbox per test module (what the product does: one container, many execs)."""
     from devteam.sandbox.docker_backend import DockerSandbox
 

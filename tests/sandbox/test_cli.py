@@ -8,14 +8,16 @@ import pytest
 from typer.testing import CliRunner
 
 from devteam.cli_sandbox import app
-from devteam.config import SandboxSettings
+from devteam.config import DockerSandboxSettings, LocalSandboxSettings
 from devteam.sandbox.base import EXIT_OOM, EXIT_SANDBOX_ERROR, EXIT_TIMEOUT
 
 runner = CliRunner()
 
 
 @pytest.mark.docker
-def test_exec_with_dir_and_exit_code(sandbox_settings: SandboxSettings, tmp_path: Path) -> None:
+def test_exec_with_dir_and_exit_code(
+    sandbox_settings: DockerSandboxSettings, tmp_path: Path
+) -> None:
     (tmp_path / "m.py").write_text("import sys\nprint('from dir')\nsys.exit(7)\n")
     res = runner.invoke(app, ["exec", "--dir", str(tmp_path), "--", "python3", "m.py"])
     assert res.exit_code == 7, res.output
@@ -23,7 +25,7 @@ def test_exec_with_dir_and_exit_code(sandbox_settings: SandboxSettings, tmp_path
 
 
 @pytest.mark.docker
-def test_exec_timeout_and_oom_codes(sandbox_settings: SandboxSettings) -> None:
+def test_exec_timeout_and_oom_codes(sandbox_settings: DockerSandboxSettings) -> None:
     res = runner.invoke(app, ["exec", "--timeout", "1", "--", "sleep", "20"])
     assert res.exit_code == EXIT_TIMEOUT, res.output
     bomb = "x = []\nwhile True:\n    x.append(bytearray(16 * 1024**2))"
@@ -33,7 +35,7 @@ def test_exec_timeout_and_oom_codes(sandbox_settings: SandboxSettings) -> None:
 
 @pytest.mark.docker
 def test_missing_image_is_a_sandbox_error(
-    sandbox_settings: SandboxSettings, monkeypatch: pytest.MonkeyPatch
+    sandbox_settings: DockerSandboxSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DEVTEAM_SANDBOX__IMAGE", "devteam-sandbox:absent")
     res = runner.invoke(app, ["exec", "--", "true"])
@@ -51,7 +53,7 @@ def test_no_engine_is_one_clear_sentence(monkeypatch: pytest.MonkeyPatch, tmp_pa
 
 
 @pytest.mark.docker
-def test_status_and_prune(sandbox_settings: SandboxSettings) -> None:
+def test_status_and_prune(sandbox_settings: DockerSandboxSettings) -> None:
     res = runner.invoke(app, ["status"])
     assert res.exit_code == 0, res.output
     assert "engine: reachable" in res.output and "present" in res.output
@@ -65,7 +67,7 @@ def test_local_backend_only_by_name_and_loud(
     from devteam.sandbox import open_sandbox
     from devteam.sandbox.local import LocalSandbox
 
-    sb = open_sandbox(SandboxSettings(backend="local"))
+    sb = open_sandbox(LocalSandboxSettings())
     assert isinstance(sb, LocalSandbox)
     with sb:
         sb.put_files({"t.py": "print('ok')"})

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from devteam.config import SandboxSettings
+from devteam.config import DockerSandboxSettings
 from devteam.errors import SandboxFileNotFoundError, SandboxImageMissingError
 from devteam.sandbox import EXIT_TIMEOUT, Sandbox, open_sandbox
 from devteam.sandbox.docker_backend import DockerSandbox
@@ -15,13 +15,13 @@ from devteam.sandbox.docker_backend import DockerSandbox
 pytestmark = pytest.mark.docker
 
 
-def test_open_sandbox_gives_docker_by_default(sandbox_settings: SandboxSettings) -> None:
+def test_open_sandbox_gives_docker_by_default(sandbox_settings: DockerSandboxSettings) -> None:
     sb = open_sandbox(sandbox_settings)
     assert isinstance(sb, DockerSandbox) and isinstance(sb, Sandbox)
 
 
 def test_sync_dir_exec_and_pytest_failures(
-    sandbox_settings: SandboxSettings, tmp_path: Path
+    sandbox_settings: DockerSandboxSettings, tmp_path: Path
 ) -> None:
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "calc.py").write_text("def add(a, b):\n    return a - b\n")
@@ -72,7 +72,7 @@ def test_timeout_then_next_command_works(sandbox: Any) -> None:
 
 
 def test_missing_image_says_build(docker_client: Any) -> None:
-    settings = SandboxSettings(image="devteam-sandbox:does-not-exist")
+    settings = DockerSandboxSettings(image="devteam-sandbox:does-not-exist")
     with pytest.raises(SandboxImageMissingError, match="devteam sandbox build"):
         DockerSandbox(settings, client=docker_client).start()
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from devteam.config import SandboxSettings
+from devteam.config import DockerSandboxSettings
 from devteam.sandbox.image import (
     debootstrap_command,
     dockerfile_text,
@@ -17,7 +17,7 @@ from devteam.sandbox.image import (
 
 
 def test_debootstrap_command_includes_python_pytest_and_extras() -> None:
-    s = SandboxSettings(extra_packages=["git", "python3"], debian_mirror="http://m/debian")
+    s = DockerSandboxSettings(extra_packages=["git", "python3"], debian_mirror="http://m/debian")
     cmd = debootstrap_command(s, Path("/tmp/r"))
     assert cmd[:2] == ["debootstrap", "--variant=minbase"]
     assert cmd[2] == "--include=python3,python3-pytest,git"
@@ -25,14 +25,16 @@ def test_debootstrap_command_includes_python_pytest_and_extras() -> None:
 
 
 def test_dockerfile_from_base_image_with_pytest() -> None:
-    text = dockerfile_text(SandboxSettings(base_image="python:3.11-slim", extra_packages=["git"]))
+    text = dockerfile_text(
+        DockerSandboxSettings(base_image="python:3.11-slim", extra_packages=["git"])
+    )
     assert text.startswith("#") and "FROM python:3.11-slim" in text
     assert "pip install --no-cache-dir pytest" in text and "git" in text
 
 
 @pytest.mark.docker
 def test_the_built_image_carries_the_import_changes(
-    sandbox_settings: SandboxSettings, docker_client: Any
+    sandbox_settings: DockerSandboxSettings, docker_client: Any
 ) -> None:
     """The image the sandbox runs (built offline or from the Dockerfile) has the command,
     environment and folder the sandbox needs."""

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from devteam.config import SandboxSettings
+from devteam.config import DockerSandboxSettings
 from devteam.sandbox import engine
 from devteam.sandbox.docker_backend import DockerSandbox
 
@@ -29,9 +29,9 @@ WARM, COLD, KILLED = 160, 30, 10
 OWNER_SCRIPT = textwrap.dedent(
     """
     import sys, time
-    from devteam.config import SandboxSettings
+    from devteam.config import DockerSandboxSettings
     from devteam.sandbox.docker_backend import DockerSandbox
-    sb = DockerSandbox(SandboxSettings(prune_on_start=False))
+    sb = DockerSandbox(DockerSandboxSettings(prune_on_start=False))
     sb.start()
     sb.exec("sleep 600 &", timeout_s=5)
     print("ready", sb.container_id, flush=True)
@@ -62,7 +62,7 @@ def ours(client: Any, owner_pids: set[int]) -> list[Any]:
 
 
 def test_200_runs_leave_nothing_behind(
-    sandbox_settings: SandboxSettings, docker_client: Any
+    sandbox_settings: DockerSandboxSettings, docker_client: Any
 ) -> None:
     t_start = time.monotonic()
     owner_pids = {os.getpid()}

@@ -20,6 +20,7 @@ from devteam.llm.client import ChatClient
 from devteam.llm.metered import MeteredModel
 from devteam.llm.structured import ask_structured
 from devteam.roles import texts
+from tests.openai_wire import completion, send_json
 
 
 def repair_message(error: str) -> str:
@@ -59,21 +60,7 @@ class FakeOpenAI(BaseHTTPRequestHandler):
         if body.get("stream") and FakeOpenAI.sse:
             return self._stream(body, content, usage)
         self._send(
-            200,
-            {
-                "id": "x",
-                "object": "chat.completion",
-                "created": 0,
-                "model": body["model"],
-                "choices": [
-                    {
-                        "index": 0,
-                        "finish_reason": "stop",
-                        "message": {"role": "assistant", "content": content},
-                    }
-                ],
-                **({"usage": usage} if FakeOpenAI.usage else {}),
-            },
+            200, completion(body["model"], content, usage=usage if FakeOpenAI.usage else None)
         )
 
     def _stream(self, body: dict[str, Any], content: str, usage: dict[str, int]) -> None:
@@ -94,12 +81,7 @@ class FakeOpenAI(BaseHTTPRequestHandler):
         self.wfile.write(b"data: [DONE]\n\n")
 
     def _send(self, status: int, payload: dict[str, Any]) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, status, payload)
 
     def log_message(self, *args: Any) -> None:
         pass

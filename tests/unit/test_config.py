@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,13 +11,9 @@ from devteam.llm.budget import Budget
 
 
 def test_env_and_toml_are_read_and_env_wins(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    config_toml: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    toml = tmp_path / "devteam.toml"
-    toml.write_text(
-        'model = "from-toml"\n[budget]\nmax_run_tokens = 1234\n[sandbox]\nmemory = "1g"\n'
-    )
-    monkeypatch.setenv("DEVTEAM_CONFIG", str(toml))
+    config_toml('model = "from-toml"\n[budget]\nmax_run_tokens = 1234\n[sandbox]\nmemory = "1g"\n')
     monkeypatch.setenv("DEVTEAM_MODEL", "from-env")
     monkeypatch.setenv("DEVTEAM_SANDBOX__PIDS", "64")
     s = load_settings()
@@ -26,12 +23,8 @@ def test_env_and_toml_are_read_and_env_wins(
     assert s.uses_embedded_model
 
 
-def test_a_typo_in_the_config_is_one_clear_sentence(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    toml = tmp_path / "devteam.toml"
-    toml.write_text("[budget]\nmax_tokenz = 5\n")
-    monkeypatch.setenv("DEVTEAM_CONFIG", str(toml))
+def test_a_typo_in_the_config_is_one_clear_sentence(config_toml: Callable[[str], Path]) -> None:
+    config_toml("[budget]\nmax_tokenz = 5\n")
     with pytest.raises(ConfigError, match=r"Invalid setting 'budget.max_tokenz'"):
         load_settings()
 
@@ -43,17 +36,15 @@ def test_a_bad_value_in_the_env_is_one_clear_sentence(monkeypatch: pytest.Monkey
 
 
 def test_the_old_name_of_the_run_token_budget_still_loads_and_says_what_to_rename(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    config_toml: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    toml = tmp_path / "devteam.toml"
-    toml.write_text("[budget]\nmax_tokens = 1234\n")
-    monkeypatch.setenv("DEVTEAM_CONFIG", str(toml))
+    config_toml("[budget]\nmax_tokens = 1234\n")
     with pytest.warns(FutureWarning, match=r"renamed budget\.max_run_tokens.*rename it"):
         assert load_settings().budget.max_run_tokens == 1234
     monkeypatch.setenv("DEVTEAM_BUDGET__MAX_TOKENS", "777")  # the old variable too
     with pytest.warns(FutureWarning, match="DEVTEAM_BUDGET__MAX_RUN_TOKENS"):
         assert load_settings().budget.max_run_tokens == 777
-    toml.write_text("[budget]\nmax_tokens = 1\nmax_run_tokens = 2\n")
+    config_toml("[budget]\nmax_tokens = 1\nmax_run_tokens = 2\n")
     monkeypatch.delenv("DEVTEAM_BUDGET__MAX_TOKENS")
     with pytest.raises(ConfigError, match="give only max_run_tokens"):
         load_settings()

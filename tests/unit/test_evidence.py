@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from devteam.config import SandboxSettings, Settings
+from devteam.config import LocalSandboxSettings, Settings
 from devteam.events import read_audit_log
 from devteam.llm.scripted import ScriptedModel, by_role
 from devteam.sandbox.local import LocalSandbox
@@ -72,8 +72,7 @@ def run(tmp_path: Path, task: str, script: dict[str, Any], **loop: Any):  # type
     team = load_team("default")
     if loop:
         team = team.model_copy(update={"loop": team.loop.model_copy(update=loop)})
-    sb_settings = SandboxSettings(
-        backend="local",
+    sb_settings = LocalSandboxSettings(
         env={"PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"},
     )
     model = ScriptedModel(by_role(script))

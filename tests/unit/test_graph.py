@@ -15,6 +15,7 @@ from devteam.roles import texts
 from devteam.sandbox.fake import FakeSandbox, failed, passed
 from devteam.team import Team
 from devteam.teams import TeamConfig
+from tests.rendered import Rendered, only
 
 # The CEO and the coder only: the coder writes its own tests (as in the solo team).
 PLANNER = TeamConfig.model_validate(
@@ -115,7 +116,9 @@ def test_fix_attempts_are_bounded_and_reported_honestly(tmp_path: Path) -> None:
     assert "not passing" in (result.workspace / "README.md").read_text()
 
 
-def test_same_failure_three_times_stops_and_asks_for_a_new_approach(tmp_path: Path) -> None:
+def test_same_failure_three_times_stops_and_asks_for_a_new_approach(
+    tmp_path: Path, rendered: list[Rendered]
+) -> None:
     # The solo team: no CEO, so nobody to re-plan; the run stops with an honest report.
     result, model, _, _ = run(
         tmp_path, [CODE, FIX, FIX], [failed(), failed(), failed()], team="solo", max_fix_attempts=5
@@ -123,9 +126,10 @@ def test_same_failure_three_times_stops_and_asks_for_a_new_approach(tmp_path: Pa
     assert result.status == "failed"
     assert result.fix_attempts == 2
     assert "same failure" in result.reason
-    first_fix, second_fix = model.calls[1][1][-1]["content"], model.calls[2][1][-1]["content"]
-    assert "different approach" not in first_fix and "different approach" in second_fix
-    assert "tests wrong" in second_fix
+    # the second fix is told its last one changed nothing, and that the tests are its own
+    first_fix, second_fix = only(rendered, "coder", "fix")
+    assert (first_fix["repeated"], second_fix["repeated"]) == (False, True)
+    assert second_fix["own_tests"] is True and model.templates[1:3] == ["fix", "fix"]
     assert model.temperatures[1:] == [None, 0.7]  # the repeat is not asked the same way
 
 

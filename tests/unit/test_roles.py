@@ -13,9 +13,11 @@ import pytest
 from devteam.config import Settings
 from devteam.events import read_audit_log
 from devteam.llm.scripted import ScriptedModel, by_role
+from devteam.roles import texts
 from devteam.sandbox.fake import FakeSandbox, failed, passed
 from devteam.team import Team
 from devteam.workspace import Workspace
+from tests.rendered import Rendered, only
 
 TASK = "Write a Python module m.py with add(a, b) returning a + b"
 SPEC = json.dumps(
@@ -130,7 +132,9 @@ def test_a_wrong_test_is_fixed_by_the_tester(tmp_path: Path) -> None:
     assert any("devteam tester: Fix the tests (attempt 1)" in line for line in log)
 
 
-def test_wrong_code_goes_back_to_the_coder_with_the_testers_diagnosis(tmp_path: Path) -> None:
+def test_wrong_code_goes_back_to_the_coder_with_the_testers_diagnosis(
+    tmp_path: Path, rendered: list[Rendered]
+) -> None:
     triage = "VERDICT: code\nREASON: add must return the sum."
     broken = CODE.replace("a + b", "a - b")
     script = {
@@ -142,12 +146,15 @@ def test_wrong_code_goes_back_to_the_coder_with_the_testers_diagnosis(tmp_path: 
     team, model = make(tmp_path, script, [failed(), passed()])
     result = team.run(TASK, run_id="r1")
     assert result.status == "passed" and result.fix_attempts == 1
-    fix = prompt(model, 4)
-    assert "The tester checked the tests against the spec: add must return the sum." in fix
-    assert "are not yours to change" in fix
+    [fix] = only(rendered, "coder", "fix")
+    assert fix["diagnosis"] == "add must return the sum." and fix["own_tests"] is False
+    assert fix["read_only"] == ["tests/test_m.py"]  # the tester's tests are not the coder's
+    assert model.templates[4] == "fix" and "add must return the sum." in prompt(model, 4)
 
 
-def test_a_run_that_hit_the_process_limit_tells_the_coder_so(tmp_path: Path) -> None:
+def test_a_run_that_hit_the_process_limit_tells_the_coder_so(
+    tmp_path: Path, rendered: list[Rendered]
+) -> None:
     forked = CODE.replace("return a + b", "import os\n    os.fork()\n    return a + b")
     script = {
         "ceo": [SPEC, ACCEPT],
@@ -159,11 +166,15 @@ def test_a_run_that_hit_the_process_limit_tells_the_coder_so(tmp_path: Path) -> 
     team, model = make(tmp_path, script, [capped, passed()])
     result = team.run(TASK, run_id="r1")
     assert result.status == "passed"
-    assert "hit the process limit" in prompt(model, 4)
-    assert "process limit" not in prompt(model, 2)
+    note = texts.text("process_limit")
+    [fix] = only(rendered, "coder", "fix")
+    assert note in fix["output"] and note in prompt(model, 4)
+    assert model.templates[2] == "write" and note not in prompt(model, 2)
 
 
-def test_a_fix_shows_the_tests_apart_from_the_files_it_may_change(tmp_path: Path) -> None:
+def test_a_fix_shows_the_tests_apart_from_the_files_it_may_change(
+    tmp_path: Path, rendered: list[Rendered]
+) -> None:
     broken = CODE.replace("a + b", "a - b")
     script = {
         "ceo": [SPEC, ACCEPT],
@@ -172,14 +183,18 @@ def test_a_fix_shows_the_tests_apart_from_the_files_it_may_change(tmp_path: Path
         "reviewer": [APPROVE],
     }
     team, model = make(tmp_path, script, [failed(), passed()])
-    team.run(TASK, run_id="r1")
-    fix = prompt(model, 4)
-    tests, current = fix.split("The tests (not yours to change):", 1)[1].split("Current files:")
-    assert "FILE: tests/test_m.py" in tests and "FILE: m.py" not in tests
-    assert "FILE: m.py" in current and "tests/test_m.py" not in current.split("Find the bug")[0]
+    result = team.run(TASK, run_id="r1")
+    [fix] = only(rendered, "coder", "fix")
+    assert list(fix["tests"]) == ["tests/test_m.py"] and list(fix["files"]) == ["m.py"]
+    shown = prompt(model, 4)
+    assert model.templates[4] == "fix"
+    assert fix["tests"]["tests/test_m.py"] in shown and fix["files"]["m.py"] in shown
+    assert fix["tests"]["tests/test_m.py"] == (result.workspace / "tests/test_m.py").read_text()
 
 
-def test_a_first_draft_that_begins_with_a_test_file_is_asked_for_once_more(tmp_path: Path) -> None:
+def test_a_first_draft_that_begins_with_a_test_file_is_asked_for_once_more(
+    tmp_path: Path, rendered: list[Rendered]
+) -> None:
     tests_first = TESTS.replace("== 3", "== 4") + CODE  # cut to nothing by the stop string
     script = {
         "ceo": [SPEC, ACCEPT],
@@ -191,7 +206,10 @@ def test_a_first_draft_that_begins_with_a_test_file_is_asked_for_once_more(tmp_p
     result = team.run(TASK, run_id="r1")
     assert result.status == "passed"
     assert roles(model) == ["ceo", "tester", "coder", "coder", "reviewer", "ceo"]
-    assert "tests are not yours to write. Reply with\nm.py only" in prompt(model, 3)
+    first, again = [r for r in rendered if r.role == "coder"]
+    assert (first.template, first.reminder) == (again.template, None)
+    assert again.reminder == "sources_only" and again.variables.pop("sources") == ["m.py"]
+    assert again.variables == first.variables  # the same prompt, plus the reminder
     assert prompt(model, 3).startswith(prompt(model, 2))  # the same prompt, plus the reminder
     assert "assert add(1, 2) == 3" in (result.workspace / "tests/test_m.py").read_text()
     notes = notes_of(result)
@@ -209,7 +227,9 @@ def test_a_draft_is_asked_for_once_more_at_most(tmp_path: Path) -> None:
     assert any("held no usable file" in n for n in notes)
 
 
-def test_a_coder_that_disputes_the_tests_sends_them_back_to_the_tester(tmp_path: Path) -> None:
+def test_a_coder_that_disputes_the_tests_sends_them_back_to_the_tester(
+    tmp_path: Path, rendered: list[Rendered]
+) -> None:
     dispute = TESTS + CODE  # the fix reply sets out to rewrite the tests: cut to nothing
     fixed = "VERDICT: test\nREASON: 1 + 2 is 3.\n" + TESTS
     script = {
@@ -233,8 +253,8 @@ def test_a_coder_that_disputes_the_tests_sends_them_back_to_the_tester(tmp_path:
         "ceo",
     ]
     # the coder was not asked again; the tester heard of the dispute, once
-    assert "it set out to rewrite" in prompt(model, 5)
-    assert "it set out to rewrite" not in prompt(model, 3)
+    assert [t["disputed"] for t in only(rendered, "tester", "triage")] == [False, True]
+    assert model.templates[3] == model.templates[5] == "triage"
     assert (result.workspace / "m.py").read_text() == "def add(a, b):\n    return a + b\n"
     notes = notes_of(result)
     assert any("so it disputes them" in n for n in notes)
@@ -291,7 +311,9 @@ def test_a_revision_that_breaks_the_tests_is_rolled_back(tmp_path: Path) -> None
     assert any("Restore the last passing version" in ln for ln in Workspace(result.workspace).log())
 
 
-def test_a_stuck_loop_is_re_planned_once_then_stops(tmp_path: Path) -> None:
+def test_a_stuck_loop_is_re_planned_once_then_stops(
+    tmp_path: Path, rendered: list[Rendered]
+) -> None:
     same = failed()
     script = {
         "ceo": [SPEC, SPEC, ACCEPT],
@@ -305,12 +327,13 @@ def test_a_stuck_loop_is_re_planned_once_then_stops(tmp_path: Path) -> None:
     result = team.run(TASK, run_id="r1")
     assert result.status == "passed"
     replan = [i for i, (r, _) in enumerate(model.calls) if r == "ceo"][1]
-    assert "A first attempt got stuck" in prompt(model, replan)
+    first, second = only(rendered, "ceo", "spec")
+    assert first["failure"] == "" and second["failure"]
+    assert second["previous_spec"] and second["failure"] in prompt(model, replan)
     decisions = [e for e in read_audit_log(result.audit_log) if e.kind == "decision"]
     assert any(d.target == "replan" and "same failure 3 times" in d.reason for d in decisions)  # type: ignore[union-attr]
     # the second triage of the same failure is told the code may be right
-    triages = [prompt(model, i) for i, (r, _) in enumerate(model.calls) if r == "tester"][1:3]
-    assert "came back" not in triages[0] and "came back after the coder changed" in triages[1]
+    assert [t["repeated"] for t in only(rendered, "tester", "triage")[:2]] == [False, True]
     # after the re-plan, tests and code are not asked for the same way again
     after = [t for (r, _), t in zip(model.calls, model.temperatures, strict=True)][replan + 1 :]
     assert after[:2] == [0.7, 0.7]
@@ -335,7 +358,7 @@ QUESTION_SPEC = json.dumps({**json.loads(SPEC), "questions": ["Integers only?"]}
 
 
 def test_clarifying_questions_wait_for_the_user_and_resume_without_redoing_work(
-    tmp_path: Path,
+    tmp_path: Path, rendered: list[Rendered]
 ) -> None:
     script = {
         "ceo": [QUESTION_SPEC, SPEC, ACCEPT],
@@ -357,15 +380,19 @@ def test_clarifying_questions_wait_for_the_user_and_resume_without_redoing_work(
     done = team.resume("g1", answer="Floats too.")
     assert done.status == "passed"
     assert roles(model) == ["ceo", "ceo", "tester", "coder", "reviewer", "ceo"]
-    assert "The user answered your questions: Floats too." in prompt(model, 1)
+    assert [v["answers"] for v in only(rendered, "ceo", "spec")] == ["", "Floats too."]
+    assert "Floats too." in prompt(model, 1)
 
 
-def test_spec_approval_takes_feedback_then_approval(tmp_path: Path) -> None:
+def test_spec_approval_takes_feedback_then_approval(
+    tmp_path: Path, rendered: list[Rendered]
+) -> None:
     script = {"ceo": [SPEC, SPEC, ACCEPT], "tester": [TESTS], "coder": [CODE], "reviewer": APPROVE}
     team, model = make(tmp_path, script, [passed()], gates=["approve_spec"])
     assert team.run(TASK, run_id="g2").question["gate"] == "approve_spec"  # type: ignore[index]
     assert team.resume("g2", answer="Name the file m.py").status == "waiting"
-    assert "The user's remarks on your last spec: Name the file m.py" in prompt(model, 1)
+    feedback = [v["feedback"] for v in only(rendered, "ceo", "spec")]
+    assert feedback == ["", "Name the file m.py"] and "Name the file m.py" in prompt(model, 1)
     assert team.resume("g2", answer=True).status == "passed"
 
 
