@@ -210,6 +210,7 @@ def test_the_ablation_teams_load_and_differ_from_the_default_in_one_thing() -> N
         "evidence-no-repair",
         "evidence-always-plan",
         "evidence-anchored-2",
+        "evidence-varied",
     }
     assert "tester" not in teams["evidence-no-tester"].roles
     assert teams["evidence-no-sampling"].loop.samples == 0 != default.loop.samples
@@ -218,6 +219,10 @@ def test_the_ablation_teams_load_and_differ_from_the_default_in_one_thing() -> N
     anchored = teams["evidence-anchored-2"].loop
     assert anchored.samples_anchored == 2 != default.loop.samples_anchored
     assert anchored.model_copy(update={"samples_anchored": 0}) == default.loop
+    # the varied-inputs experiment is evidence-anchored-2 plus one thing
+    varied = teams["evidence-varied"].loop
+    assert varied.vary_inputs and not default.loop.vary_inputs
+    assert varied.model_copy(update={"vary_inputs": False}) == anchored
     for team in teams.values():
         assert team.loop.kind == "evidence"
 
