@@ -33,6 +33,7 @@ from devteam.agents.hygiene import strip_echoed_example
 from devteam.agents.replies import is_test_path
 from devteam.agents.select import Candidate, Selection
 from devteam.agents.state import RETRY_TEMPERATURE, RunState
+from devteam.agents.test_imports import fix_test_imports
 from devteam.events import Note
 from devteam.llm.parsing import extract_files
 
@@ -139,6 +140,14 @@ def write_properties(state: RunState, deps: Deps) -> dict[str, Any]:
             Note(level="warning", text="The tester's reply held no test file; nothing written.")
         )
         return {"tests_rewrites": rewrites}
+    first = [Candidate.model_validate(c) for c in state.get("candidates", [])[:1]]
+    if first:  # the tester never sees the code; only its imports are wired to the modules
+        for path, content in files.items():
+            files[path], repairs = fix_test_imports(content, first[0].files)
+            if repairs:
+                deps.events.emit(
+                    Note(text=f"Repaired the tester's imports in {path}: {'; '.join(repairs)}.")
+                )
     write_and_commit(
         files, state, deps, role=tester, template="properties", message="Property tests"
     )

@@ -24,7 +24,7 @@ def plan(state: RunState, deps: Deps) -> dict[str, Any]:
     spec = _ask_spec(state, deps) if planned else spec_from_request(state["task"])
     if not planned and deps.team.role("ceo") is not None:
         deps.events.emit(
-            Note(text="A one-file request: the request itself is the spec (no planning call).")
+            Note(text="No planning call: the request itself is the spec (its own files).")
         )
     update = _spec_update(spec, state, deps)
     update["spec_rounds"] = state.get("spec_rounds", 0) + 1
@@ -121,7 +121,7 @@ def spec_from_request(task: str) -> Spec:
 
 def normalise_spec(spec: Spec, task: str, *, repo: bool = False) -> Spec:
     """Keep source files plain relative .py paths; take file names the request itself gives."""
-    named = files_named(task)
+    named = list(dict.fromkeys(files_named(task)))
     files = [strip_dot(f.strip()) for f in [*named, *spec.files]]
     files = [
         f for f in files if f.endswith(".py") and not PurePosixPath(f).name.startswith("test_")

@@ -29,11 +29,12 @@ def ensure_test_imports(content: str, modules: list[str]) -> tuple[str, list[str
         return content, []
     lines = [f"from {m} import *  # noqa: F403 (added: the tests use {m})" for m in modules]
     body = content.splitlines()
-    at = _after_future_and_docstring(tree)
+    at = header_end(tree)
     return "\n".join([*body[:at], *lines, *body[at:]]) + "\n", modules
 
 
-def _after_future_and_docstring(tree: ast.Module) -> int:
+def header_end(tree: ast.Module) -> int:
+    """The line after a module's docstring and ``from __future__`` imports."""
     line = 0
     for node in tree.body:
         is_doc = isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
