@@ -15,7 +15,7 @@ from typing import Any
 from devteam.agents.examples import EXAMPLES_FILE, Example
 from devteam.agents.runner import sandbox_event
 from devteam.agents.select import CRASH_ERRORS, Candidate, Evidence
-from devteam.agents.variants import input_variants
+from devteam.agents.variants import input_variants, literal_call
 from devteam.errors import SandboxError
 from devteam.sandbox.base import Sandbox
 
@@ -122,19 +122,7 @@ def _probes(examples: list[Example], tests: dict[str, str], names: list[str]) ->
 
 
 def _literal_target_call(node: ast.AST, names: list[str]) -> bool:
-    if not (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Name)
-        and node.func.id in names
-        and not node.keywords
-    ):
-        return False
-    try:
-        for arg in node.args:
-            ast.literal_eval(arg)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return False
-    return True
+    return literal_call(node, names) is not None
 
 
 def _parametrized_calls(fn: ast.FunctionDef | ast.AsyncFunctionDef, names: list[str]) -> list[str]:

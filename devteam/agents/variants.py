@@ -33,12 +33,9 @@ def _changed(value: Any) -> list[Any]:
     return []
 
 
-def _call_args(call: str, names: list[str]) -> tuple[str, list[Any]] | None:
-    """``f(1, [2, 3])`` -> ("f", [1, [2, 3]]) when it is a literal call of a target."""
-    try:
-        node = ast.parse(call, mode="eval").body
-    except SyntaxError:
-        return None
+def literal_call(node: ast.AST, names: list[str]) -> tuple[str, list[Any]] | None:
+    """``f(1, [2, 3])`` -> ("f", [1, [2, 3]]) when ``node`` is a call of a target by name,
+    with no keywords and literal arguments only; otherwise None."""
     if not (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Name)
@@ -49,6 +46,13 @@ def _call_args(call: str, names: list[str]) -> tuple[str, list[Any]] | None:
     try:
         return node.func.id, [ast.literal_eval(a) for a in node.args]
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+
+
+def _call_args(call: str, names: list[str]) -> tuple[str, list[Any]] | None:
+    try:
+        return literal_call(ast.parse(call, mode="eval").body, names)
+    except SyntaxError:
         return None
 
 
