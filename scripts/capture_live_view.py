@@ -57,15 +57,12 @@ def ansi_to_svg(ansi: str, *, width: int, title: str) -> str:
     return console.export_svg(title=title)
 
 
-@dataclass
-class Terminal:
-    """A tmux server of its own (``-L``) with one session of a fixed size."""
+class TmuxServer:
+    """A tmux server of its own (``-L socket``, started by the first session): commands to
+    it, and its end. Also the terminal of tests/integration/test_terminal_view.py."""
 
-    width: int
-    height: int
+    socket: str
     env: dict[str, str]
-    socket: str = field(default_factory=lambda: f"devteam-capture-{uuid.uuid4().hex[:8]}")
-    session: str = "run"
 
     def tmux(self, *args: str) -> str:
         return subprocess.run(
@@ -76,6 +73,20 @@ class Terminal:
             check=True,
             timeout=30,
         ).stdout
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
+
+
+@dataclass
+class Terminal(TmuxServer):
+    """A tmux server of its own with one session of a fixed size."""
+
+    width: int
+    height: int
+    env: dict[str, str]
+    socket: str = field(default_factory=lambda: f"devteam-capture-{uuid.uuid4().hex[:8]}")
+    session: str = "run"
 
     def start(self, command: Sequence[str], cwd: Path) -> None:
         """Run ``command``; the pane stays after it ends, showing ``EXITED:<status>``."""
@@ -91,9 +102,6 @@ class Terminal:
     def exit_status(self) -> int | None:
         found = EXITED.search(self.screen())
         return int(found.group(1)) if found else None
-
-    def close(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
 
 
 def run_processes(mark: str) -> dict[int, str]:

@@ -8,16 +8,17 @@ waits, mid-flight, until Ctrl-C.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shlex
 import shutil
-import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -29,10 +30,23 @@ from tests.integration.test_team_docker import BUGGY, FIXED
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
 TASK = "Write a Python module m.py with add(a, b) returning a + b, with pytest tests"
+CAPTURE_SCRIPT = Path(__file__).parents[2] / "scripts" / "capture_live_view.py"
 WAIT_S = 180  # the machine may be loaded
 
 
-class Terminal:
+def _load_capture_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("capture_live_view", CAPTURE_SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+TmuxServer = _load_capture_script().TmuxServer
+
+
+class Terminal(TmuxServer):  # type: ignore[misc, valid-type]
     """A tmux server of its own (``-L``), one session per command, 200 x 50 characters."""
 
     def __init__(self, env: dict[str, str]) -> None:
@@ -40,16 +54,6 @@ class Terminal:
             missing("no tmux (apt-get install tmux)")
         self.socket = f"devteam-test-{uuid.uuid4().hex[:8]}"
         self.env = env
-
-    def tmux(self, *args: str) -> str:
-        return subprocess.run(
-            ["tmux", "-L", self.socket, *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=30,
-        ).stdout
 
     def start(self, name: str, command: list[str], cwd: Path, url: str) -> None:
         """Run ``command`` in a new session, its model at ``url``; the pane stays (and shows
@@ -80,9 +84,6 @@ class Terminal:
                 return found
             time.sleep(0.3)
         raise AssertionError(f"{pattern!r} never showed; the screen:\n{self.screen(name)}")
-
-    def close(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
 
 
 def _children(pid: int) -> list[int]:
