@@ -35,6 +35,10 @@ RETRY_STATUS = frozenset({500, 502, 503})
 RETRY_DELAYS_S = (0.5, 2.0)
 
 
+class _EmptyStream(Exception):
+    """A streamed answer that held no event at all: not a reply."""
+
+
 def _refused(exc: openai.APIConnectionError) -> bool:
     """Whether no connection was made at all (nothing listens there: no point retrying)."""
     return "Connect" in type(exc.__cause__).__name__
@@ -183,23 +187,48 @@ class ChatClient:
             self.stream = False  # it answered with the whole reply: read it as one
             raw.http_response.read()
             return self._read(self._completion(raw.http_response.json()))
+        received: list[str] = []
+
+        def hand_on(piece: str) -> None:
+            received.append(piece)
+            on_text(piece)
+
         try:
-            return self._read_stream(raw.parse(), deadline, by_budget, on_text)
-        except _http.TimeoutException as exc:
+            return self._read_stream(raw.parse(), deadline, by_budget, hand_on)
+        except (_http.TimeoutException, openai.APITimeoutError) as exc:
             raise self._too_slow(by_budget) from exc
-        except _http.TransportError as exc:
+        except _EmptyStream:
+            return self._whole(fields, deadline, by_budget)
+        except (_http.TransportError, openai.APIConnectionError) as exc:
+            if not received:
+                return self._whole(fields, deadline, by_budget)
             raise ModelUnavailableError(
                 f"The model server at {self.base_url} closed the connection in the middle of a "
                 f"reply ({exc}); check its log, then resume the run."
             ) from exc
+
+    def _whole(
+        self, fields: dict[str, Any], deadline: float, by_budget: bool
+    ) -> tuple[str, int, int]:
+        """The request again, not streamed. A server that fails a request only after its
+        stream has begun (llama-cpp-python's, for a prompt longer than its context, sends an
+        empty stream) says why to the same request whole, and its errors are the usual ones."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise self._too_slow(by_budget)
+        # max_retries: the server may have closed the connection the stream came on
+        whole = self._client.with_options(timeout=left, max_retries=1)
+        return self._read(whole.chat.completions.create(**fields))
 
     def _read_stream(
         self, chunks: Any, deadline: float, by_budget: bool, on_text: Callable[[str], None]
     ) -> tuple[str, int, int]:
         pieces: list[str] = []
         prompt_tokens = completion_tokens = 0
+        seen = 0
         with chunks:
             for chunk in chunks:
+                seen += 1
                 if chunk.usage:
                     prompt_tokens = int(chunk.usage.prompt_tokens or 0)
                     completion_tokens = int(chunk.usage.completion_tokens or 0)
@@ -210,6 +239,8 @@ class ChatClient:
                         on_text(piece)
                 if time.monotonic() > deadline:
                     raise self._too_slow(by_budget)
+        if not seen:
+            raise _EmptyStream
         if not (prompt_tokens and completion_tokens):
             self.stream = False  # no usage in its streams: whole replies report it exactly
         return "".join(pieces), prompt_tokens, completion_tokens

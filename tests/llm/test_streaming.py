@@ -57,3 +57,20 @@ def test_real_server_streams_and_charges_the_usage_of_the_whole_reply(
     )
     assert 0 < reply.completion_tokens <= 60
     assert streamed.budget.tokens == reply.prompt_tokens + reply.completion_tokens
+
+
+@pytest.mark.model
+def test_real_server_a_prompt_over_the_context_is_one_clear_error_streamed_or_not(
+    embedded_server: EmbeddedServer,
+) -> None:
+    from devteam.errors import ModelError, ModelUnavailableError
+
+    words = " ".join(f"w{i}" for i in range(embedded_server.n_ctx * 2))  # 2+ tokens a word
+    too_long = [{"role": "user", "content": f"Repeat: {words}"}]
+    for stream in (True, False):
+        model = metered(embedded_server, EventBus(), stream=stream)
+        with pytest.raises(ModelError) as info:
+            model.complete(too_long, role="coder", temperature=0.0)
+        # the server's own reason, not a dropped connection to resume from
+        assert not isinstance(info.value, ModelUnavailableError), info.value
+        assert "answered 400" in str(info.value) and "context" in str(info.value)

@@ -40,6 +40,8 @@ class FakeOpenAI(BaseHTTPRequestHandler):
     delay_s: float = 0.0
     content: str | None = None
     sse: bool = True  # answers a streamed request with server-sent events
+    too_long: bool = False  # a prompt over the context: a stream starts, then breaks off
+    cut: bool = False  # the stream breaks off after its first piece of text
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -55,6 +57,8 @@ class FakeOpenAI(BaseHTTPRequestHandler):
             return self._send(
                 500, {"error": {"message": "Input should be 'text' or 'json_object'"}}
             )
+        if FakeOpenAI.too_long:
+            return self._too_long(bool(body.get("stream")))
         content = '{"value": 42}' if fmt else (FakeOpenAI.content or "plain text")
         usage = {"prompt_tokens": 11, "completion_tokens": 5, "total_tokens": 16}
         if body.get("stream") and FakeOpenAI.sse:
@@ -80,6 +84,29 @@ class FakeOpenAI(BaseHTTPRequestHandler):
             self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
         self.wfile.write(b"data: [DONE]\n\n")
 
+    def _too_long(self, stream: bool) -> None:
+        """What llama-cpp-python's server does: a whole request gets a 400 that says why; a
+        streamed one gets its headers and an empty body (``cut``: one piece of text, then
+        the connection ends mid-body)."""
+        if not stream:
+            message = "Requested tokens (5000) exceed context window of 4096"
+            return self._send(400, {"error": {"message": message, "type": "invalid_request"}})
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        if not FakeOpenAI.cut:
+            self.wfile.write(b"0\r\n\r\n")  # the end of an empty body
+            return None
+        base = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": "m"}
+        delta = {"index": 0, "delta": {"content": "def "}, "finish_reason": None}
+        event = f"data: {json.dumps({**base, 'choices': [delta]})}\n\n".encode()
+        self.wfile.write(f"{len(event):x}\r\n".encode() + event + b"\r\n")
+        self.wfile.write(b"5\r\ndata:")  # a chunk cut short
+        self.wfile.flush()
+        self.close_connection = True
+        return None
+
     def _send(self, status: int, payload: dict[str, Any]) -> None:
         send_json(self, status, payload)
 
@@ -92,7 +119,7 @@ def server() -> Iterator[str]:
     FakeOpenAI.requests = []
     FakeOpenAI.status_override = None
     FakeOpenAI.usage, FakeOpenAI.delay_s, FakeOpenAI.content = True, 0.0, None
-    FakeOpenAI.sse = True
+    FakeOpenAI.sse, FakeOpenAI.too_long, FakeOpenAI.cut = True, False, False
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), FakeOpenAI)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -225,6 +252,27 @@ def test_a_stream_without_usage_is_estimated_once_then_replies_come_whole(server
     assert (reply.prompt_tokens, reply.completion_tokens) == (14, 12)  # counted, not nothing
     c.complete(prompt, role="coder")
     assert [r.get("stream") for r in FakeOpenAI.requests] == [True, None]
+
+
+def test_an_empty_stream_is_asked_whole_for_the_reason(
+    server: str,
+) -> None:
+    FakeOpenAI.too_long = True
+    c = client(server, stream=True)
+    with pytest.raises(ModelError, match=r"answered 400: .*exceed context window") as info:
+        c.complete([{"role": "user", "content": "q"}], role="coder")
+    assert not isinstance(info.value, ModelUnavailableError)  # not "resume the run"
+    assert [r.get("stream") for r in FakeOpenAI.requests] == [True, None]
+
+
+def test_a_stream_that_breaks_off_mid_reply_says_so_and_is_resumable(server: str) -> None:
+    FakeOpenAI.too_long = FakeOpenAI.cut = True
+    seen: list[Any] = []
+    c = client(server, EventBus("r", [seen.append]), stream=True)
+    with pytest.raises(ModelUnavailableError, match=r"in the middle of a reply.*resume the run"):
+        c.complete([{"role": "user", "content": "q"}], role="coder")
+    assert [r.get("stream") for r in FakeOpenAI.requests] == [True]  # not asked again
+    assert "".join(e.text for e in seen if e.kind == "model_delta") == "def "
 
 
 def test_a_failed_call_is_logged_with_its_error(server: str) -> None:
