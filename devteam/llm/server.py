@@ -31,11 +31,11 @@ import urllib.error
 import urllib.request
 from collections import deque
 from pathlib import Path
-from types import TracebackType
 from typing import IO
 
 from devteam.config import Settings
 from devteam.errors import ModelError, ModelUnavailableError
+from devteam.lifecycle import Lifecycle
 from devteam.llm.embedded import Progress, resolve_model_file
 
 __all__ = ["EmbeddedServer", "free_port", "llama_cpp_available"]
@@ -85,7 +85,7 @@ def _die_with_parent() -> None:
         libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
 
 
-class EmbeddedServer:
+class EmbeddedServer(Lifecycle):
     """A llama-cpp-python server process serving one GGUF model on 127.0.0.1."""
 
     host = "127.0.0.1"
@@ -169,18 +169,6 @@ class EmbeddedServer:
         if self.seed is not None:
             cmd += ["--seed", str(self.seed)]
         return cmd + list(self.extra_args)
-
-    def __enter__(self) -> EmbeddedServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def start(self) -> None:
         if self.is_running():

@@ -14,6 +14,8 @@ from typing import Protocol, Self, TypedDict, Unpack, runtime_checkable
 
 from pydantic import BaseModel, Field
 
+from devteam.lifecycle import Lifecycle as Lifecycle  # the backends import it from here
+
 #: Exit codes ``devteam sandbox exec`` uses for outcomes that are not the program's own.
 EXIT_TIMEOUT = 124
 EXIT_OOM = 137
@@ -103,20 +105,3 @@ class ManagedSandbox(Sandbox, Protocol):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None: ...
-
-
-class Lifecycle:
-    """``with`` for a backend: ``start()`` on the way in, ``stop()`` always on the way out."""
-
-    def start(self) -> None:
-        raise NotImplementedError
-
-    def stop(self) -> None:
-        raise NotImplementedError
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
