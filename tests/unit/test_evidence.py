@@ -150,18 +150,6 @@ def test_the_requests_examples_outrank_the_tester_without_sampling(tmp_path: Pat
     assert "@pytest.mark.skip" not in tests.split("def test_commutes")[0].splitlines()[-1]
 
 
-def test_a_lone_candidate_that_fails_an_example_keeps_the_testers_vote() -> None:
-    from devteam.agents.select import Candidate, Evidence, choose
-
-    ev = Evidence(
-        imports={"solution": None},
-        examples=[{"call": "add(2, 3)", "expected": "5", "ok": False, "got": "-1"}],
-        tests={"passed": ["t::a"], "failed": {"t::b": "x"}},
-    )
-    sel = choose([Candidate(id=0, origin="draft", files={})], {0: ev}, True, anchor_pool=1)
-    assert sel.suspect_tests == [] and not sel.clean
-
-
 def test_a_test_no_candidate_passes_is_suspect_and_marked(tmp_path: Path) -> None:
     coder = [RIGHT, RIGHT, RIGHT]
     script = {"coder": coder, "tester": [WRONG_TEST]}
@@ -255,59 +243,6 @@ def test_an_input_output_block_for_a_function_of_one_parameter() -> None:
     ]
 
 
-def test_a_test_most_candidates_fail_loses_its_vote_only_where_examples_anchor() -> None:
-    from devteam.agents.select import Candidate, Evidence, suspect_tests
-
-    def ev(*passed: str, failed: tuple[str, ...] = ()) -> Evidence:
-        return Evidence(
-            imports={"solution": None},
-            tests={"passed": list(passed), "failed": dict.fromkeys(failed, "x")},
-        )
-
-    cands = [Candidate(id=i, origin="draft" if i == 0 else "sample", files={}) for i in range(4)]
-    evidence = {
-        0: ev("t::a", failed=("t::edge",)),
-        1: ev("t::a", failed=("t::edge",)),
-        2: ev("t::a", failed=("t::edge",)),
-        3: ev("t::a", "t::edge"),
-    }
-    assert suspect_tests(evidence, cands, anchored=True) == {"t::edge"}
-    assert suspect_tests(evidence, cands, anchored=False) == set()
-    assert suspect_tests({0: evidence[0]}, cands[:1], anchored=True) == set()  # one: no vote
-
-
-def test_nothing_that_ran_confirming_the_choice_is_not_a_success() -> None:
-    from devteam.agents.select import Candidate, Evidence, choose
-
-    def ev(**probes: str) -> Evidence:
-        # no example; every test of the tester fails on every candidate (so all lose their
-        # vote); the candidates share no input to compare them on
-        return Evidence(imports={"solution": None}, tests={"failed": {"t::a": "x"}}, probes=probes)
-
-    cands = [Candidate(id=i, origin="draft" if i == 0 else "sample", files={}) for i in range(3)]
-    sel = choose(cands, {0: ev(), 1: ev(), 2: ev()}, has_examples=False)
-    assert sel.suspect_tests == ["t::a"]
-    assert sel.unconfirmed and not sel.clean and sel.verdict == "unverified"
-    agreeing = choose(cands, {0: ev(x="1"), 1: ev(x="1"), 2: ev(x="2")}, has_examples=False)
-    assert agreeing.clean and not agreeing.unconfirmed and agreeing.verdict == "consensus 2/3"
-
-
-def test_two_of_five_agreeing_is_no_consensus() -> None:
-    from devteam.agents.select import Candidate, Evidence, choose
-
-    cands = [Candidate(id=i, origin="draft" if i == 0 else "sample", files={}) for i in range(5)]
-    answers = ["1", "1", "2", "3", "4"]
-    evidence = {
-        i: Evidence(imports={"solution": None}, tests={"passed": ["t::a"]}, probes={"f(1)": a})
-        for i, a in enumerate(answers)
-    }
-    sel = choose(cands, evidence, has_examples=False)
-    assert sel.agree == 2 and sel.disagree and not sel.clean and sel.verdict == "unverified"
-    evidence[2] = evidence[0]  # three of five: a majority
-    sel = choose(cands, evidence, has_examples=False)
-    assert sel.clean and sel.verdict == "consensus 3/5"
-
-
 def test_candidates_that_all_disagree_are_not_a_success(tmp_path: Path) -> None:
     coder = [code(f"return a + b + {k}") for k in range(9)]
     result, model = run(tmp_path, NO_EXAMPLES, {"coder": coder, "tester": [TESTS]}, parallel=1)
@@ -388,34 +323,3 @@ def test_inputs_varied_from_the_examples_part_a_candidate_that_only_fits_them(
     else:
         # on the examples alone all three agree, and candidate 0 keeps its place
         assert chosen == 0 and "a * b" in delivered
-
-
-def _ev(ok: list[bool], probes: dict[str, str], crashes: dict[str, str] | None = None) -> Any:
-    from devteam.agents.select import Evidence
-
-    examples = [{"call": f"f({i})", "expected": "0", "ok": o} for i, o in enumerate(ok)]
-    return Evidence(examples=examples, probes=probes, crashes=crashes or {})
-
-
-def test_passing_some_of_the_examples_does_not_outrank_candidate_0() -> None:
-    """If the examples are right, a candidate failing one is wrong however many it passes;
-    if one is wrong, candidate 0 is the choice that cannot lose to one call."""
-    from devteam.agents.select import Candidate, choose
-
-    cands = [Candidate(id=i, origin="draft" if i == 0 else "sample", files={}) for i in range(4)]
-    partial = {"f(0)": "0", "f(1)": "2"}
-    evidence = {
-        0: _ev([False, False], {"f(0)": "1", "f(1)": "1"}),
-        1: _ev([True, False], partial),
-        2: _ev([True, False], partial),
-        3: _ev([True, False], partial),
-    }
-    sel = choose(cands, evidence, has_examples=True)
-    assert sel.chosen == 0 and not sel.clean
-    # a crash still loses to a candidate that does not crash
-    evidence[0] = _ev([False, False], {}, crashes={"f(0)": "NameError: name 'x' is not defined"})
-    assert choose(cands, evidence, has_examples=True).chosen == 1
-    # and one that passes every example wins outright
-    evidence[3] = _ev([True, True], {"f(0)": "0", "f(1)": "0"})
-    sel = choose(cands, evidence, has_examples=True)
-    assert sel.chosen == 3 and sel.verdict == "verified"
