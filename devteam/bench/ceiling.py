@@ -37,6 +37,7 @@ from devteam.agents.examples import (
 from devteam.agents.execution import check_plan, run_candidates
 from devteam.agents.replies import assign_paths, is_test_path
 from devteam.agents.select import Candidate, Evidence, choose
+from devteam.agents.test_imports import fix_test_imports
 from devteam.bench.grading import grade, source_files
 from devteam.bench.tasks import Task
 from devteam.config import SandboxSettings
@@ -154,6 +155,8 @@ def measure_task(
         ),
         task.test_file,
     )
+    # wired to candidate 0's modules, as the team's write_properties does
+    props = {path: fix_test_imports(text, candidates[0].files)[0] for path, text in props.items()}
     tests = dict(props)
     if examples:
         tests[EXAMPLES_FILE] = examples_test_file(examples, modules)
