@@ -18,6 +18,7 @@ A repair or revision only counts when it passes everything its parent passed and
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -178,8 +179,35 @@ def tests_broken(evidence: dict[int, Evidence], tester_files: list[str]) -> str:
     return ""
 
 
-def hard_evidence(ev: Evidence, suspect: set[str], *, limit: int = 4) -> list[str]:
-    """What is provably wrong with a candidate, in words a coder can act on."""
+#: Errors that say the code broke on a call (a missing ``__len__``, a method it lacks), not
+#: that it refused an input on purpose (ValueError, KeyError and the request's own errors).
+BREAKAGE = {
+    "TypeError",
+    "AttributeError",
+    "NameError",
+    "UnboundLocalError",
+    "IndexError",
+    "ZeroDivisionError",
+    "RecursionError",
+}
+_RAISED = re.compile(r"^E\s+(?:[\w.]+\.)?(\w+(?:Error|Exception))\b", re.M)
+
+
+def breakage(detail: str) -> str | None:
+    """The error a failed test's code raised, when it is one of ``BREAKAGE``."""
+    raised = _RAISED.findall(detail)
+    return raised[-1] if raised and raised[-1] in BREAKAGE else None
+
+
+def hard_evidence(
+    ev: Evidence, suspect: set[str], *, limit: int = 4, unanchored: bool = False
+) -> list[str]:
+    """What is provably wrong with a candidate, in words a coder can act on.
+
+    ``unanchored`` (the request states no example): a test that lost its vote still counts
+    where the code breaks on its call (``BREAKAGE``): with no example to check a test
+    against, a crash is the hardest evidence there is. A repair from it is kept only if it
+    passes strictly more and breaks nothing."""
     out: list[str] = [f"importing {m} fails:\n{t}" for m, t in ev.imports.items() if t]
     out += [f"the request asks for `{name}`, which is not defined" for name in ev.missing]
     out += ev.signatures
@@ -200,6 +228,8 @@ def hard_evidence(ev: Evidence, suspect: set[str], *, limit: int = 4) -> list[st
     for test, detail in ev.tests_failed.items():
         if test not in suspect:
             out.append(f"test {test} fails:\n{detail[-800:]}")
+        elif unanchored and (error := breakage(detail)):
+            out.append(f"test {test} makes the code raise {error}:\n{detail[-800:]}")
     return out[:limit]
 
 
@@ -292,7 +322,7 @@ def choose(
         agree=agree,
         pool=pool,
         suspect_tests=sorted(suspect),
-        hard_evidence=hard_evidence(ev, suspect),
+        hard_evidence=hard_evidence(ev, suspect, unanchored=not has_examples),
         crashed=bool(ev.crashes) or not ev.smoke_ok or any("error" in e for e in ev.examples),
         tests_broken=tests_broken(evidence, tester_files or []),
         anchored=has_examples and all_examples and ev.smoke_ok and not ev.crashes,

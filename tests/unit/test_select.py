@@ -100,3 +100,24 @@ def test_passing_some_of_the_examples_does_not_outrank_candidate_0() -> None:
     evidence[3] = _ev([True, True], {"f(0)": "0", "f(1)": "0"})
     sel = choose(cands, evidence, has_examples=True)
     assert sel.chosen == 3 and sel.verdict == "verified"
+
+
+def test_a_suspect_test_the_code_breaks_on_is_hard_evidence_only_without_examples() -> None:
+    from devteam.agents.select import Evidence, breakage, hard_evidence
+
+    broke = (
+        "tests/t.py:5: in test_len\n    assert len(Inventory()) == 0\n"
+        "E   TypeError: object of type 'Inventory' has no len()"
+    )
+    wrong = "tests/t.py:5: in test_v\n    assert f(2) == 5\nE   AssertionError: assert 4 == 5"
+    refused = "tests/t.py:5: in test_k\n    inv.get('x')\nE   KeyError: 'x'"
+    ev = Evidence(
+        imports={"inventory": None},
+        tests={"failed": {"t::len": broke, "t::v": wrong, "t::k": refused}},
+    )
+    suspect = {"t::len", "t::v", "t::k"}
+    assert hard_evidence(ev, suspect) == []  # the request's examples anchor: votes lost stay lost
+    (only,) = hard_evidence(ev, suspect, unanchored=True)
+    assert only.startswith("test t::len makes the code raise TypeError")
+    assert (breakage(broke), breakage(wrong), breakage(refused)) == ("TypeError", None, None)
+    assert breakage("E   Failed: DID NOT RAISE <class 'KeyError'>") is None

@@ -1,5 +1,6 @@
 """The tester's imports, repaired against the modules of candidate 0 (wiring, never
-behaviour): unit cases, and the evidence loop on a two-file project."""
+behaviour): unit cases, and the evidence loop on a two-file project with no example (also
+where a test every candidate breaks on still drives a repair)."""
 
 from __future__ import annotations
 
@@ -130,3 +131,37 @@ def test_a_spec_from_the_request_holds_the_files_it_names_and_no_other() -> None
     # each file is named more than once; no default main.py may be added to them
     spec = normalise_spec(spec_from_request(TASK), TASK)
     assert spec.files == ["item.py", "inventory.py"]
+
+
+NO_LEN = CODE.replace("    def __len__(self):\n        return len(self.items)\n", "")
+LEN_TESTS = """FILE: tests/test_item.py
+```python
+from inventory import Inventory
+
+
+def test_starts_empty():
+    assert len(Inventory()) == 0
+```
+"""
+
+
+def test_a_test_every_candidate_breaks_on_drives_a_repair_where_no_example_anchors(
+    tmp_path: Path,
+) -> None:
+    # both candidates lack __len__, so the test loses its vote; the TypeError still counts
+    result, model = run(
+        tmp_path,
+        TASK,
+        {"coder": [NO_LEN, NO_LEN, CODE], "tester": [LEN_TESTS]},
+        samples=1,
+        sample_rounds=1,
+        parallel=1,
+        plan="never",
+        review="never",
+    )
+    assert roles(model) == ["coder", "tester", "coder", "coder"], roles(model)
+    reasons = [e.reason for e in events(result, "decision")]
+    assert "repair on hard evidence (1)" in reasons
+    (repair_call,) = [m for r, m in model.calls[3:4]]
+    assert "TypeError" in str(repair_call) and "has no len()" in str(repair_call)
+    assert "__len__" in (result.workspace / "inventory.py").read_text()  # the repair is kept
