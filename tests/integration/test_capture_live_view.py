@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from devteam.config import SandboxSettings
+from tests.capture_script import SCRIPT
 from tests.integration.openai_double import HANG, OpenAIDouble
 from tests.integration.test_team_docker import BUGGY
 from tests.integration.test_terminal_view import TASK, Terminal
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(600)]
-SCRIPT = Path(__file__).parents[2] / "scripts" / "capture_live_view.py"
 
 
 def test_the_live_view_is_captured_mid_run_and_the_run_stopped_without_leftovers(

@@ -8,7 +8,6 @@ waits, mid-flight, until Ctrl-C.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shlex
@@ -18,32 +17,22 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from devteam.config import DockerSandboxSettings
 from devteam.sandbox import engine
+from tests.capture_script import load as load_capture_script
 from tests.guards import missing
 from tests.integration.openai_double import HANG, OpenAIDouble
 from tests.integration.test_team_docker import BUGGY, FIXED
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
 TASK = "Write a Python module m.py with add(a, b) returning a + b, with pytest tests"
-CAPTURE_SCRIPT = Path(__file__).parents[2] / "scripts" / "capture_live_view.py"
 WAIT_S = 180  # the machine may be loaded
 
 
-def _load_capture_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("capture_live_view", CAPTURE_SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-TmuxServer = _load_capture_script().TmuxServer
+TmuxServer = load_capture_script().TmuxServer
 
 
 class Terminal(TmuxServer):  # type: ignore[misc, valid-type]

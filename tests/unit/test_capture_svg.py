@@ -3,25 +3,11 @@ arguments (the whole script in a real terminal: tests/integration/test_capture_l
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-SCRIPT = Path(__file__).parents[2] / "scripts" / "capture_live_view.py"
-
-
-def load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("capture_live_view", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
+from tests.capture_script import load
 
 capture = load()
 
