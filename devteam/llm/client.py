@@ -36,7 +36,7 @@ RETRY_DELAYS_S = (0.5, 2.0)
 
 
 class _EmptyStream(Exception):
-    """A streamed answer that held no event at all: not a reply."""
+    """A streamed answer with no event at all, or one that broke off before any text."""
 
 
 def _refused(exc: openai.APIConnectionError) -> bool:
@@ -187,21 +187,13 @@ class ChatClient:
             self.stream = False  # it answered with the whole reply: read it as one
             raw.http_response.read()
             return self._read(self._completion(raw.http_response.json()))
-        received: list[str] = []
-
-        def hand_on(piece: str) -> None:
-            received.append(piece)
-            on_text(piece)
-
         try:
-            return self._read_stream(raw.parse(), deadline, by_budget, hand_on)
+            return self._read_stream(raw.parse(), deadline, by_budget, on_text)
         except (_http.TimeoutException, openai.APITimeoutError) as exc:
             raise self._too_slow(by_budget) from exc
         except _EmptyStream:
             return self._whole(fields, deadline, by_budget)
         except (_http.TransportError, openai.APIConnectionError) as exc:
-            if not received:
-                return self._whole(fields, deadline, by_budget)
             raise ModelUnavailableError(
                 f"The model server at {self.base_url} closed the connection in the middle of a "
                 f"reply ({exc}); check its log, then resume the run."
@@ -227,18 +219,25 @@ class ChatClient:
         prompt_tokens = completion_tokens = 0
         seen = 0
         with chunks:
-            for chunk in chunks:
-                seen += 1
-                if chunk.usage:
-                    prompt_tokens = int(chunk.usage.prompt_tokens or 0)
-                    completion_tokens = int(chunk.usage.completion_tokens or 0)
-                for choice in chunk.choices or []:
-                    piece = choice.delta.content if choice.delta else None
-                    if piece:
-                        pieces.append(piece)
-                        on_text(piece)
-                if time.monotonic() > deadline:
-                    raise self._too_slow(by_budget)
+            try:
+                for chunk in chunks:
+                    seen += 1
+                    if chunk.usage:
+                        prompt_tokens = int(chunk.usage.prompt_tokens or 0)
+                        completion_tokens = int(chunk.usage.completion_tokens or 0)
+                    for choice in chunk.choices or []:
+                        piece = choice.delta.content if choice.delta else None
+                        if piece:
+                            pieces.append(piece)
+                            on_text(piece)
+                    if time.monotonic() > deadline:
+                        raise self._too_slow(by_budget)
+            except (_http.TimeoutException, openai.APITimeoutError):
+                raise
+            except (_http.TransportError, openai.APIConnectionError) as exc:
+                if not pieces:  # broken off before any text: as good as empty
+                    raise _EmptyStream from exc
+                raise
         if not seen:
             raise _EmptyStream
         if not (prompt_tokens and completion_tokens):
