@@ -37,6 +37,9 @@ from devteam.agents.test_imports import fix_test_imports
 from devteam.events import Note
 from devteam.llm.parsing import extract_files
 
+#: Seeds of second repairs (``REPAIR_SEED + n``), apart from the samples' (1000 per round).
+REPAIR_SEED = 500
+
 
 # -- candidate 0 ---------------------------------------------------------------------------
 @node("draft", "coder")
@@ -210,10 +213,13 @@ def repair(state: RunState, deps: Deps) -> dict[str, Any]:
     known = [Candidate.model_validate(c) for c in state.get("candidates", [])]
     parent = next(c for c in known if c.id == selection.chosen)
     tried = sum(1 for c in known if c.origin == "repair" and c.parent == parent.id)
+    # A second try at the same parent is the same prompt: on a server that honours the
+    # seed, only a seed of its own makes it a different answer.
     text = deps.ask(
         deps.name_of("coder"),
         "repair",
         temperature=RETRY_TEMPERATURE if tried else None,
+        seed=(deps.settings.seed or 0) + REPAIR_SEED + tried if tried else None,
         task=state["task"],
         evidence=selection.hard_evidence,
         files=parent.files,
