@@ -2,9 +2,10 @@
 
 Standard library only (the sandbox has python3 and pytest, nothing of devteam). It
 imports the candidate's modules, checks that the names the request asks for exist with
-the parameters it gives, calls every trusted example and every probe input (each under a
-time limit), runs the tests with pytest, and writes what happened to OUT as JSON. It
-judges nothing: the team's selection reads the JSON.
+the parameters it gives and in the modules it puts them in, calls every trusted example,
+every probe input and every smoke call (each under a time limit), runs the tests with
+pytest, and writes what happened to OUT as JSON. It judges nothing: the team's selection
+reads the JSON.
 """
 
 import importlib
@@ -123,7 +124,14 @@ def main(spec_path, out_path):
     sys.path.insert(0, os.getcwd())
     signal.signal(signal.SIGALRM, _alarm)
     sys.setrecursionlimit(3000)
-    result: dict = {"imports": {}, "missing": [], "signatures": [], "examples": [], "probes": {}}
+    result: dict = {
+        "imports": {},
+        "missing": [],
+        "misplaced": [],
+        "signatures": [],
+        "examples": [],
+        "probes": {},
+    }
     namespace = {}
     for module in spec["modules"]:
         try:
@@ -141,6 +149,18 @@ def main(spec_path, out_path):
         # a name the request mentions may be a method or attribute of a class it defines
         if name not in namespace and not any(hasattr(cls, name) for cls in classes):
             result["missing"].append(name)
+    for name, module in spec.get("homes", {}).items():
+        home = sys.modules.get(module)
+        if home is None or result["imports"].get(module) or name in result["missing"]:
+            continue
+        here = vars(home)
+        if name not in here and not any(
+            isinstance(v, type) and hasattr(v, name) for v in here.values()
+        ):
+            result["misplaced"].append(
+                f"the request puts `{name}` in {module.replace('.', '/')}.py, "
+                "and it is not there (import it or define it there)"
+            )
     for name, params in spec.get("signatures", {}).items():
         fn = namespace.get(name)
         code = getattr(fn, "__code__", None)
@@ -170,6 +190,17 @@ def main(spec_path, out_path):
             result["probes"][probe] = f"!{type(exc).__name__}"
             if type(exc).__name__ in spec.get("crash_errors", []):
                 result.setdefault("crashes", {})[probe] = _trace(exc)
+    for call in spec.get("smoke_calls", []):
+        # a requested function no example reaches, on the examples' own argument values:
+        # only an error that is a bug whatever the input counts
+        fn = namespace.get(call.split("(", 1)[0])
+        if fn is None or isinstance(fn, type) or not callable(fn):
+            continue
+        try:
+            _call(call, dict(namespace))
+        except BaseException as exc:
+            if type(exc).__name__ in spec.get("crash_errors", []):
+                result.setdefault("crashes", {})[call] = _trace(exc)
     result["tests"] = _pytest(spec["tests"], spec.get("tests_timeout_s", 60))
     with open(out_path, "w", encoding="utf-8") as fh:
         json.dump(result, fh)

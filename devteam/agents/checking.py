@@ -86,6 +86,7 @@ def _evidence(
         tests,
         timeout_s=deps.settings.sandbox.timeout_s,
         variants=deps.team.loop.vary_inputs,
+        request=state["task"],
     )
     key = hashlib.sha256(json.dumps([plan, tests], sort_keys=True).encode()).hexdigest()[:16]
     stored = state.get("evidence", {}) if state.get("evidence_key") == key else {}

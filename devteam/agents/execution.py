@@ -13,6 +13,7 @@ from importlib import resources
 from typing import Any
 
 from devteam.agents.examples import EXAMPLES_FILE, Example
+from devteam.agents.request_api import name_homes, smoke_calls
 from devteam.agents.runner import sandbox_event
 from devteam.agents.select import CRASH_ERRORS, Candidate, Evidence
 from devteam.agents.variants import input_variants, literal_call
@@ -32,10 +33,14 @@ def check_plan(
     *,
     timeout_s: float,
     variants: bool = False,
+    request: str = "",
 ) -> dict[str, Any]:
     """What ``check_script`` is asked to do for every candidate (the same for all).
     With ``variants``, the probes also hold the examples' calls with one argument changed
-    (``devteam.agents.variants``), listed apart under ``variants``."""
+    (``devteam.agents.variants``), listed apart under ``variants``. With the ``request``'s
+    text, each name is also looked for in the module the request puts it in, and the
+    requested functions no example calls are called once on the examples' own arguments
+    (``devteam.agents.request_api``)."""
     probes = _probes(examples, tests, names)
     extra = input_variants([e.call for e in examples], names) if variants else []
     extra = [v for v in extra if v not in probes][: max(0, MAX_PROBES - len(probes))]
@@ -46,6 +51,8 @@ def check_plan(
         "examples": [e.model_dump(include={"call", "expected"}) for e in examples],
         "probes": probes + extra,
         "variants": extra,
+        "homes": name_homes(request, names, modules) if request else {},
+        "smoke_calls": smoke_calls(request, names, examples) if request else [],
         "tests": sorted(p for p in tests if p != EXAMPLES_FILE)
         + ([EXAMPLES_FILE] if EXAMPLES_FILE in tests else []),
         "crash_errors": list(CRASH_ERRORS),

@@ -168,6 +168,7 @@ def measure_task(
         tests,
         timeout_s=sandbox_settings.timeout_s,
         variants=True,
+        request=task.text,
     )
     reference = Candidate(id=-1, origin="sample", files=dict(task.reference))
     work = folder / "check"
