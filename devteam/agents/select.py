@@ -4,9 +4,10 @@ Evidence per candidate (from ``check_script``): does it import, are the requeste
 there, which trusted examples (the request's own) pass, what it returns on the shared
 probe inputs, which of the tester's tests pass. Choice, in order of trust:
 
-1. it imports and has every requested name;
-2. every trusted example passes (passing some of them counts for nothing: see ``score``);
-3. no crash (NameError and kin) on the shared inputs;
+1. it imports and has every requested name, in the module the request puts it in;
+2. every trusted example passes (passing some of them counts only once candidate 0 is out
+   of the race: see ``score``);
+3. no crash (NameError and kin) on the shared inputs and the smoke calls;
 4. dual agreement (CodeT): the number of independent candidates that return the same on
    every shared input, times one plus the tester's tests passed. A tester's test that no
    candidate passes is suspect and loses its vote, and so does one that most candidates
@@ -24,6 +25,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from devteam.agents.examples import EXAMPLES_FILE
+from devteam.agents.hints import with_hint
 
 #: Exceptions that are a bug in the code whatever the input. Not AttributeError, TypeError,
 #: RecursionError or a timeout: the tester's inputs may be of the wrong type or huge, and a
@@ -54,6 +56,7 @@ class Evidence(BaseModel):
 
     imports: dict[str, str | None] = Field(default_factory=dict)
     missing: list[str] = Field(default_factory=list)
+    misplaced: list[str] = Field(default_factory=list)
     signatures: list[str] = Field(default_factory=list)
     examples: list[dict[str, Any]] = Field(default_factory=list)
     probes: dict[str, str] = Field(default_factory=dict)
@@ -67,6 +70,7 @@ class Evidence(BaseModel):
             not self.harness_error
             and not any(self.imports.values())
             and not self.missing
+            and not self.misplaced
             and not self.signatures
         )
 
@@ -153,6 +157,8 @@ def suspect_tests(
     suspect = seen - set().union(*(ev.tests_passed for ev in working))
     if anchored and len(independent) >= max(anchor_pool, 3):
         for test in seen - suspect:
+            if test.startswith(EXAMPLES_FILE):
+                continue  # the request's own examples are never outvoted by the candidates
             passing = sum(1 for ev in independent if test in ev.tests_passed)
             if passing * 2 < len(independent):
                 suspect.add(test)
@@ -210,6 +216,7 @@ def hard_evidence(
     passes strictly more and breaks nothing."""
     out: list[str] = [f"importing {m} fails:\n{t}" for m, t in ev.imports.items() if t]
     out += [f"the request asks for `{name}`, which is not defined" for name in ev.missing]
+    out += ev.misplaced
     out += ev.signatures
     if ev.harness_error:
         out.append(ev.harness_error)
@@ -230,7 +237,7 @@ def hard_evidence(
             out.append(f"test {test} fails:\n{detail[-800:]}")
         elif unanchored and (error := breakage(detail)):
             out.append(f"test {test} makes the code raise {error}:\n{detail[-800:]}")
-    return out[:limit]
+    return [with_hint(item) for item in out[:limit]]
 
 
 def choose(
@@ -265,6 +272,15 @@ def choose(
             return 1
         return max(1, sum(1 for o in independents if signatures[o.id] == signatures[c.id]))
 
+    first = next((c for c in eligible if c.origin == "draft"), eligible[0] if eligible else None)
+    if first is None:
+        raise ValueError("no candidate has been checked")
+    # Candidate 0 is out of the race when it does not import, lacks a requested name or
+    # crashes: then nothing protects its place, and passing more examples counts.
+    draft_out = first.origin == "draft" and (
+        not evidence[first.id].smoke_ok or bool(evidence[first.id].crashes)
+    )
+
     def score(c: Candidate) -> tuple[int, ...]:
         ev = evidence[c.id]
         tests = len(ev.tests_passed - suspect)
@@ -272,18 +288,16 @@ def choose(
         # right, a candidate that fails one is wrong however many it passes, and if one of
         # them is wrong, candidate 0 (the one-call answer) is the choice that cannot lose to
         # one call. So among candidates that fail an example, candidate 0 keeps its place
-        # unless it crashes.
+        # unless it is out of the race (``draft_out``).
         all_examples = ev.examples_passed == len(ev.examples)
         return (
             int(ev.smoke_ok),
             int(all_examples),
             int(not ev.crashes),
+            ev.examples_passed if draft_out else 0,
             agreement(c) * (1 + tests) if all_examples or not has_examples else 0,
         )
 
-    first = next((c for c in eligible if c.origin == "draft"), eligible[0] if eligible else None)
-    if first is None:
-        raise ValueError("no candidate has been checked")
     best = first
     for c in eligible:
         if score(c) > score(best):
