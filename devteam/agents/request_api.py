@@ -142,6 +142,10 @@ def smoke_calls(text: str, names: list[str], examples: list[Example]) -> list[st
         if any(not pool for pool in pools):
             continue
         for i in range(max(len(pool) for pool in pools)):
-            args = [pool[i % len(pool)] for pool in pools]
+            # parameters of one type take successive values: f(a, b), then f(b, a)
+            args = [
+                pool[(i + params[:j].count(p)) % len(pool)]
+                for j, (p, pool) in enumerate(zip(params, pools, strict=True))
+            ]
             calls.append(f"{name}({', '.join(args)})")
     return list(dict.fromkeys(calls))[:MAX_SMOKE_CALLS]

@@ -14,7 +14,8 @@ probe inputs, which of the tester's tests pass. Choice, in order of trust:
    fail where the request's own examples anchor the choice;
 5. candidate 0 (the one-call answer) keeps its place unless a challenger is strictly better.
 
-A repair or revision only counts when it passes everything its parent passed and more.
+A repair only counts when it passes everything its parent passed and more, or as much
+with fewer problems (``Evidence.problems``); a revision when it breaks nothing.
 """
 
 from __future__ import annotations
@@ -72,6 +73,19 @@ class Evidence(BaseModel):
             and not self.missing
             and not self.misplaced
             and not self.signatures
+        )
+
+    @property
+    def problems(self) -> int:
+        """What is wrong that no test counts: modules that fail to import, names missing or
+        misplaced, wrong parameters, crashes."""
+        return (
+            sum(1 for t in self.imports.values() if t)
+            + len(self.missing)
+            + len(self.misplaced)
+            + len(self.signatures)
+            + len(self.crashes)
+            + int(bool(self.harness_error))
         )
 
     @property
@@ -256,8 +270,14 @@ def choose(
         if c.parent is not None and c.parent in evidence:
             mine = evidence[c.id].passed_set(suspect)
             parent = evidence[c.parent].passed_set(suspect)
-            # a repair must pass strictly more; a revision (review) must only break nothing
-            better = mine >= parent if c.origin == "revise" else mine > parent
+            # a repair must pass strictly more, or as much with fewer problems (a name put
+            # where the request asks, a crash gone); a revision must only break nothing
+            fixed = evidence[c.id].problems < evidence[c.parent].problems
+            better = (
+                mine >= parent
+                if c.origin == "revise"
+                else mine > parent or (mine >= parent and fixed)
+            )
             broke = evidence[c.parent].smoke_ok and not evidence[c.id].smoke_ok
             if not better or broke:
                 rejected.append(c.id)
