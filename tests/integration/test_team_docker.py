@@ -143,3 +143,36 @@ def test_the_evidence_loop_in_the_real_sandbox_repairs_a_crash_from_its_trace(
     assert "NameError" in str(model.calls[2][1][-1]["content"])
     assert (result.workspace / "calc.py").read_text().strip().endswith("return a + b")
     assert "add(2, 3)" in (result.workspace / "tests/test_examples.py").read_text()
+
+
+def test_the_real_sandbox_finds_a_misplaced_name_and_a_crash_no_example_reaches(
+    tmp_path: Path, docker_sandbox_settings: DockerSandboxSettings
+) -> None:
+    """Two files: candidate 0 writes `describe` in the wrong module and a `perimeter` that
+    raises NameError (no example calls it). The check in the container finds both; the
+    repair is asked with both, and kept."""
+    from devteam.teams import load_team
+    from tests.unit.test_request_checks import (
+        BROKEN_PERIMETER,
+        DESCRIBE,
+        PERIMETER,
+        SHAPES,
+        TWO_FILES,
+        _files,
+    )
+
+    team = load_team("default")
+    team = team.model_copy(
+        update={"loop": team.loop.model_copy(update={"plan": "never", "review": "never"})}
+    )
+    broken = _files(SHAPES + DESCRIBE, BROKEN_PERIMETER)
+    right = _files(SHAPES, DESCRIBE + "\n\n" + PERIMETER)
+    model = ScriptedModel(by_role({"coder": [broken, right], "tester": [""]}))
+    settings = _settings(tmp_path, docker_sandbox_settings)
+    result = Team(settings, team=team, model=model).run(TWO_FILES)
+    assert [r for r, _ in model.calls][:3] == ["coder", "tester", "coder"]
+    repair = str(model.calls[2][1][-1]["content"])
+    assert "the request puts `describe` in report.py" in repair
+    assert "`perimeter(2.0, 3.0)` crashes" in repair and "Hint: `total`" in repair
+    assert result.status == "passed" and result.verdict == "verified", result.reason
+    assert "def describe" in (result.workspace / "report.py").read_text()
