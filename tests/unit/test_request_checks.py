@@ -16,7 +16,7 @@ shapes.py defines:
 - `class Square` and `class Circle`, each with `size: float`.
 
 report.py imports area with `from shapes import area` and defines `class Report`:
-- `describe(w: float, h: float) -> str`: for example `describe(2.0, 3.0)` returns `'2.0 x 3.0 = 6.0'`.
+- `describe(w: float, h: float) -> str`: `describe(2.0, 3.0)` returns `'2.0 x 3.0 = 6.0'`.
 - `scale(w: float, k: int = 2) -> float` and `ratio(w: float, h: float) -> float`.
 - `render(self, shape: Square) -> str`.
 """
@@ -149,7 +149,7 @@ shapes.py defines:
 - `area(w: float, h: float) -> float`: the area of a w by h rectangle.
 
 report.py imports area with `from shapes import area` and defines:
-- `describe(w: float, h: float) -> str`: "W x H = AREA"; `describe(2.0, 3.0)` returns `'2.0 x 3.0 = 6.0'`.
+- `describe(w: float, h: float) -> str`: `describe(2.0, 3.0)` returns `'2.0 x 3.0 = 6.0'`.
 - `perimeter(w: float, h: float) -> float`: 2 * (w + h).
 """
 SHAPES = "def area(w, h):\n    return w * h\n"
