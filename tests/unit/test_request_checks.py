@@ -165,44 +165,41 @@ def _files(shapes: str, report: str) -> str:
     )
 
 
-def test_a_candidate_that_puts_a_name_in_the_wrong_module_is_repaired(tmp_path: Path) -> None:
-    # describe and perimeter are in shapes.py: the example passes (the names reach the
-    # check), but `from report import describe` would fail
-    misplaced = _files(SHAPES + DESCRIBE + PERIMETER, "")
-    right = _files(SHAPES, DESCRIBE + "\n\n" + PERIMETER)
+RIGHT_FILES = _files(SHAPES, DESCRIBE + "\n\n" + PERIMETER)
+
+
+def _repaired(tmp_path: Path, first: str) -> tuple[Any, str]:
+    """A two-file run whose candidate 0 is ``first`` and whose repair is right: the result
+    and the repair's prompt."""
     result, model = run(
         tmp_path,
         TWO_FILES,
-        {"coder": [misplaced, right], "tester": [""]},
+        {"coder": [first, RIGHT_FILES], "tester": [""]},
         samples=0,
         plan="never",
         review="never",
     )
     assert roles(model)[:3] == ["coder", "tester", "coder"], roles(model)
-    repair_prompt = str(model.calls[2][1][-1]["content"])
-    assert "the request puts `describe` in report.py" in repair_prompt
     assert result.verdict == "verified" and result.status == "passed", result.reason
-    assert "def describe" in (result.workspace / "report.py").read_text()
+    assert (result.workspace / "report.py").read_text().strip() == (
+        RIGHT_FILES.split("```python\n")[2].split("```")[0].strip()
+    )
+    return result, str(model.calls[2][1][-1]["content"])
+
+
+def test_a_candidate_that_puts_a_name_in_the_wrong_module_is_repaired(tmp_path: Path) -> None:
+    # describe and perimeter are in shapes.py: the example passes (the names reach the
+    # check), but `from report import describe` would fail
+    _, prompt = _repaired(tmp_path, _files(SHAPES + DESCRIBE + PERIMETER, ""))
+    assert "the request puts `describe` in report.py" in prompt
 
 
 def test_a_function_no_example_reaches_is_still_run_and_its_crash_repaired(
     tmp_path: Path,
 ) -> None:
-    broken = _files(SHAPES, DESCRIBE + "\n\n" + BROKEN_PERIMETER)
-    right = _files(SHAPES, DESCRIBE + "\n\n" + PERIMETER)
-    result, model = run(
-        tmp_path,
-        TWO_FILES,
-        {"coder": [broken, right], "tester": [""]},
-        samples=0,
-        plan="never",
-        review="never",
-    )
-    repair_prompt = str(model.calls[2][1][-1]["content"])
-    assert "`perimeter(2.0, 3.0)` crashes" in repair_prompt and "NameError" in repair_prompt
-    assert "Hint: `total` is used but never defined" in repair_prompt
-    assert result.verdict == "verified" and result.status == "passed", result.reason
-    assert "2 * (w + h)" in (result.workspace / "report.py").read_text()
+    _, prompt = _repaired(tmp_path, _files(SHAPES, DESCRIBE + "\n\n" + BROKEN_PERIMETER))
+    assert "`perimeter(2.0, 3.0)` crashes" in prompt and "NameError" in prompt
+    assert "Hint: `total` is used but never defined" in prompt
 
 
 def test_a_second_repair_of_the_same_candidate_is_asked_with_a_seed_of_its_own(
