@@ -164,10 +164,12 @@ def _add_missing(content: str, layout: _Layout) -> tuple[str, list[str]]:
     except SyntaxError:
         return content, []
     bound, opaque = _bound(tree, layout)
-    if opaque:  # a star import from outside the project may bind anything
+    if opaque - {"pytest"}:  # a star import from outside the project may bind anything
         return content, []
     used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
     missing = sorted(used - bound - set(dir(builtins)) - _MODULE_GLOBALS)
+    if opaque:  # `from pytest import *` binds pytest's names, never `pytest` itself
+        missing = [n for n in missing if n == "pytest"]
     homes = {name: layout.home(name) for name in missing}
     libraries = [n for n in missing if homes[n] is None and n in _LIBRARIES]
     project = [(n, home) for n, home in homes.items() if home is not None]
@@ -180,11 +182,11 @@ def _add_missing(content: str, layout: _Layout) -> tuple[str, list[str]]:
     return "\n".join([*body[:at], *new, *body[at:]]) + "\n", added
 
 
-def _bound(tree: ast.Module, layout: _Layout) -> tuple[set[str], bool]:
-    """Every name the file binds anywhere (generously), and whether a star import from
-    outside the project makes that unknowable."""
+def _bound(tree: ast.Module, layout: _Layout) -> tuple[set[str], set[str]]:
+    """Every name the file binds anywhere (generously), and the modules outside the project
+    it star-imports (what those bind is unknown)."""
     bound: set[str] = set()
-    opaque = False
+    opaque: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
             bound.add(node.id)
@@ -201,7 +203,7 @@ def _bound(tree: ast.Module, layout: _Layout) -> tuple[set[str], bool]:
                     continue
                 known = layout.binds.get(node.module or "")
                 if known is None:
-                    opaque = True
+                    opaque.add(node.module or "")
                 else:
                     bound |= known
         elif isinstance(node, ast.ExceptHandler) and node.name:

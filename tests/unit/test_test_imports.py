@@ -60,6 +60,11 @@ def test_nothing_is_guessed() -> None:
     # a star import from outside the project may bind anything
     star = "from os.path import *\n\n\ndef test_a():\n    assert Inventory\n"
     assert fix_test_imports(star, SOURCES) == (star, [])
+    # but `from pytest import *` never binds `pytest` itself; nothing else is added
+    star = "from pytest import *\n\n\n@pytest.mark.x\ndef test_a():\n    assert Inventory\n"
+    fixed, repairs = fix_test_imports(star, SOURCES)
+    assert repairs == ["imported pytest"] and "import pytest\n" in fixed
+    assert "from inventory import" not in fixed
 
 
 def test_bound_names_are_not_imported() -> None:
