@@ -213,16 +213,20 @@ def repair(state: RunState, deps: Deps) -> dict[str, Any]:
     known = [Candidate.model_validate(c) for c in state.get("candidates", [])]
     parent = next(c for c in known if c.id == selection.chosen)
     tried = sum(1 for c in known if c.origin == "repair" and c.parent == parent.id)
+    coder = deps.name_of("coder")
+    # From the request (``repair_from: request``): the evidence without the code, so the
+    # answer is written afresh; a small model shown its code tends to return it unchanged.
+    fresh = deps.team.loop.repair_from == "request" and "retry" in deps.prompt(coder).templates
     # A second try at the same parent is the same prompt: on a server that honours the
     # seed, only a seed of its own makes it a different answer.
     text = deps.ask(
-        deps.name_of("coder"),
-        "repair",
+        coder,
+        "retry" if fresh else "repair",
         temperature=RETRY_TEMPERATURE if tried else None,
         seed=(deps.settings.seed or 0) + REPAIR_SEED + tried if tried else None,
         task=state["task"],
         evidence=selection.hard_evidence,
-        files=parent.files,
+        files=spec_of(state).files if fresh else parent.files,
     ).text
     files = {**parent.files, **_sources(text, state, deps)}
     new = Candidate(id=max(c.id for c in known) + 1, origin="repair", files=files, parent=parent.id)

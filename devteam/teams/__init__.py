@@ -77,6 +77,11 @@ class Loop(_Strict):
     sample_temperature: float = Field(0.8, ge=0, le=2)
     parallel: int = Field(4, ge=1, le=16, description="sampling requests in flight at once")
     repairs: int = Field(2, ge=0, le=5, description="repairs on hard evidence at most")
+    repair_from: Literal["code", "request"] = Field(
+        "code",
+        description="a repair shows the coder the failing code and the evidence (code), or "
+        "the request and the evidence only, for an answer written afresh (request)",
+    )
     plan: Literal["auto", "always", "never"] = Field(
         "auto", description="the CEO's spec: auto = only for requests naming 2+ source files"
     )

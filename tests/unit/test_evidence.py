@@ -178,8 +178,8 @@ def test_a_tester_file_that_never_runs_is_left_out_not_blamed_on_the_code(
     tmp_path: Path,
 ) -> None:
     broken = (
-        "FILE: tests/test_solution.py\n```python\nfrom pytest import *\n\n"
-        "@pytest.mark.x\ndef test_a():\n    pass\n```\n"
+        "FILE: tests/test_solution.py\n```python\nimport no_such_library\n\n\n"
+        "def test_a():\n    pass\n```\n"
     )
     result, model = run(tmp_path, TASK, {"coder": [RIGHT], "tester": [broken, broken]})
     assert roles(model) == ["coder", "tester", "tester"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.unit.test_evidence import TASK, WRONG, events, roles, run
+from tests.unit.test_evidence import RIGHT, TASK, WRONG, events, roles, run
 
 REQUEST = """Write a geometry library as two Python files, shapes.py and report.py.
 
@@ -206,10 +206,27 @@ def test_a_second_repair_of_the_same_candidate_is_asked_with_a_seed_of_its_own(
     tmp_path: Path,
 ) -> None:
     result, model = run(tmp_path, TASK, {"coder": [WRONG] * 3, "tester": [""]}, samples=0)
-    repairs = [i for i, t in enumerate(model.templates) if t == "repair"]
+    repairs = [i for i, t in enumerate(model.templates) if t == "retry"]
     assert len(repairs) == 2, model.templates
     first, second = (model.seeds[i] for i in repairs)
     assert first is None and second is not None  # the first keeps the run's own seed
     assert [model.temperatures[i] for i in repairs] == [None, 0.7]
     assert result.status == "failed"
     assert events(result, "candidates")
+
+
+def test_a_repair_from_the_request_shows_the_evidence_and_not_the_code(tmp_path: Path) -> None:
+    wrong = WRONG.replace("return a - b", "return a - b  # the failing line")
+    _, model = run(tmp_path, TASK, {"coder": [wrong, RIGHT], "tester": [""]}, samples=0)
+    assert model.templates[:3] == ["solve", "properties", "retry"]  # the default team's
+    prompt = str(model.calls[2][1][-1]["content"])
+    assert "An earlier answer to this request was run" in prompt and "add(2, 3)" in prompt
+    assert "the failing line" not in prompt and "Write these files: solution.py" in prompt
+    _, model = run(
+        tmp_path / "code",
+        TASK,
+        {"coder": [wrong, RIGHT], "tester": [""]},
+        samples=0,
+        repair_from="code",
+    )
+    assert model.templates[2] == "repair" and "the failing line" in str(model.calls[2][1])
