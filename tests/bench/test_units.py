@@ -211,6 +211,7 @@ def test_the_ablation_teams_load_and_differ_from_the_default_in_one_thing() -> N
         "evidence-always-plan",
         "evidence-anchored-2",
         "evidence-varied",
+        "evidence-repair-from-code",
     }
     assert "tester" not in teams["evidence-no-tester"].roles
     assert teams["evidence-no-sampling"].loop.samples == 0 != default.loop.samples
@@ -223,6 +224,8 @@ def test_the_ablation_teams_load_and_differ_from_the_default_in_one_thing() -> N
     varied = teams["evidence-varied"].loop
     assert varied.vary_inputs and not default.loop.vary_inputs
     assert varied.model_copy(update={"vary_inputs": False}) == anchored
+    code = teams["evidence-repair-from-code"].loop
+    assert code.model_copy(update={"repair_from": "request"}) == default.loop
     for team in teams.values():
         assert team.loop.kind == "evidence"
 
