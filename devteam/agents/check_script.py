@@ -118,6 +118,14 @@ def _pytest(test_paths, timeout_s):
     }
 
 
+def _defines(namespace, name):
+    """Whether ``namespace`` binds ``name``, or one of its classes has it (a name the request
+    mentions may be a method or attribute of a class it defines)."""
+    return name in namespace or any(
+        isinstance(v, type) and hasattr(v, name) for v in namespace.values()
+    )
+
+
 def main(spec_path, out_path):
     with open(spec_path, encoding="utf-8") as fh:
         spec = json.load(fh)
@@ -144,19 +152,14 @@ def main(spec_path, out_path):
             result["imports"][module] = None
         except BaseException as exc:  # a candidate that does not import is evidence
             result["imports"][module] = _trace(exc)
-    classes = [v for v in namespace.values() if isinstance(v, type)]
     for name in spec["names"]:
-        # a name the request mentions may be a method or attribute of a class it defines
-        if name not in namespace and not any(hasattr(cls, name) for cls in classes):
+        if not _defines(namespace, name):
             result["missing"].append(name)
     for name, module in spec.get("homes", {}).items():
         home = sys.modules.get(module)
         if home is None or result["imports"].get(module) or name in result["missing"]:
             continue
-        here = vars(home)
-        if name not in here and not any(
-            isinstance(v, type) and hasattr(v, name) for v in here.values()
-        ):
+        if not _defines(vars(home), name):
             result["misplaced"].append(
                 f"the request puts `{name}` in {module.replace('.', '/')}.py, "
                 "and it is not there (import it or define it there)"

@@ -55,16 +55,28 @@ def target_names(text: str) -> list[str]:
     return [n for n in dict.fromkeys(names) if not n.startswith("test_") and n not in _BUILTINS]
 
 
+_DEF_LINE = re.compile(r"^[ \t]*def\s+[A-Za-z_]\w*\s*\([^)]*\)[^:\n]*:", re.M)
+
+
+def def_lines(text: str) -> list[ast.FunctionDef]:
+    """Each one-line ``def`` header in ``text`` that parses, as a function with no body."""
+    return [fn for m in _DEF_LINE.finditer(text) if (fn := parse_header(m.group(0)[:-1]))]
+
+
+def parse_header(header: str) -> ast.FunctionDef | None:
+    """``def f(a: int, b=2) -> str`` (no colon) as a function with no body, or None."""
+    try:
+        fn = ast.parse(header.strip() + ": ...").body[0]
+    except SyntaxError:
+        return None
+    return fn if isinstance(fn, ast.FunctionDef) else None
+
+
 def signatures(text: str) -> dict[str, list[str]]:
     """Parameter names of each function the request defines with a ``def`` line."""
     out: dict[str, list[str]] = {}
-    for match in re.finditer(r"^[ \t]*def\s+[A-Za-z_]\w*\s*\([^)]*\)[^:\n]*:", text, re.M):
-        src = match.group(0).strip() + " ..."
-        try:
-            fn = ast.parse(src).body[0]
-        except SyntaxError:
-            continue
-        if isinstance(fn, ast.FunctionDef) and fn.name not in out:
+    for fn in def_lines(text):
+        if fn.name not in out:
             args = fn.args
             out[fn.name] = [a.arg for a in [*args.posonlyargs, *args.args]]
     for name, params in _PROSE_CALL.findall(text):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import ast
 import re
 
-from devteam.agents.examples import Example
+from devteam.agents.examples import Example, def_lines, parse_header
 
 #: A line that starts with a file name: "stats.py imports ... and defines:".
 _HEADER = re.compile(r"^\s*(?:[-*]\s+)?`?([A-Za-z_][\w/]*)\.py`?\b")
@@ -81,19 +81,11 @@ def typed_calls(text: str) -> dict[str, list[str]]:
     """``{function: [annotation of each required parameter]}`` for the calls the request
     writes with every parameter annotated (```f(text: str, n: int = 3) -> list```), and
     for its ``def`` lines. Parameters with a default are left out; ``self`` too."""
-    sources = [s for s in _TICK.findall(text) if _CALL_SPAN.match(s.strip())]
-    sources = [f"def {s.strip().split('->')[0].strip()}: ..." for s in sources]
-    sources += [
-        m.group(0).strip() + " ..."
-        for m in re.finditer(r"^[ \t]*def\s+[A-Za-z_]\w*\s*\([^)]*\)[^:\n]*:", text, re.M)
-    ]
+    spans = [s.strip() for s in _TICK.findall(text) if _CALL_SPAN.match(s.strip())]
+    headers = [parse_header(f"def {s.split('->')[0].strip()}") for s in spans]
     out: dict[str, list[str]] = {}
-    for src in sources:
-        try:
-            fn = ast.parse(src).body[0]
-        except SyntaxError:
-            continue
-        if not isinstance(fn, ast.FunctionDef) or fn.name in out:
+    for fn in [*(h for h in headers if h is not None), *def_lines(text)]:
+        if fn.name in out:
             continue
         args = [*fn.args.posonlyargs, *fn.args.args]
         required = args[: len(args) - len(fn.args.defaults)]
