@@ -307,3 +307,33 @@ def ceiling_cmd(
         console.print(f"interrupted; finished tasks are in {out}/tasks.jsonl (rerun to go on)")
         raise typer.Exit(ExitCode.INTERRUPTED) from None
     console.print(f"wrote {out}/ceiling.md and ceiling.json")
+
+
+@app.command(
+    "candidates",
+    epilog="Example: devteam bench candidates bench/out/projects-team-qwen2.5-coder-1.5b-...",
+)
+def candidates_cmd(
+    out: Annotated[Path, typer.Argument(help="A team run's output folder.")],
+) -> None:
+    """Grade every candidate a team run recorded on the hidden tests: was a right one there?
+
+    Writes candidates.md and candidates.json into the folder; no model is called.
+    """
+    from devteam.bench.recorded import grade_recorded
+    from devteam.config import Settings
+    from devteam.sandbox import ensure_image
+
+    try:
+        sandbox = Settings().sandbox
+        ensure_image(sandbox, lambda msg: console.print(f"sandbox: {msg}"))
+        rows = grade_recorded(out, sandbox, progress=console.print)
+    except DevteamError as exc:
+        fail(exc)
+    exists = sum(bool(r.right) for r in rows)
+    found = sum(r.chosen_right for r in rows)
+    console.print(
+        f"a right candidate in {exists} of {len(rows)} tasks, chosen in {found}; "
+        f"wrote {out}/candidates.md and candidates.json",
+        markup=False,
+    )
