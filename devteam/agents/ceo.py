@@ -303,13 +303,17 @@ def evidence_reason(status: str, sel: SelectionState, state: RunState) -> str:
                 f"{sel['verdict']}: {sel.get('agree')} of {pool} independent candidates "
                 "agree on every shared input, and the tests pass"
             )
-        return "unverified: the tests pass, but no example or second candidate confirms it"
+        return (
+            "unverified: the tests pass, and most candidates pass them too, but no example "
+            "or second candidate that answers the same confirms it"
+        )
     problems = sel.get("hard_evidence") or []
     if sel.get("unconfirmed") and not problems:
         return (
             "unverified: nothing that ran confirms the code: the request states no example, "
             f"no other of {pool} independent candidates answers the same, and no test of the "
-            f"tester's passes on any of them ({where})"
+            f"tester's passes on most of them; one that only the chosen one passes confirms "
+            f"nothing, since a model wrote what it expects ({where})"
         )
     if sel.get("disagree") and not problems:
         return (

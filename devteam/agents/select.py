@@ -129,7 +129,7 @@ class Selection(BaseModel):
     unconfirmed: bool = Field(
         False,
         description="nothing that ran confirms the choice: no example, no agreeing candidate, "
-        "no test that kept its vote",
+        "no test that kept its vote and that most independent candidates pass",
     )
 
 
@@ -177,6 +177,18 @@ def suspect_tests(
             if passing * 2 < len(independent):
                 suspect.add(test)
     return suspect
+
+
+def _held(chosen: Evidence, evidence: dict[int, Evidence], known: list[Candidate]) -> set[str]:
+    """The tests the chosen candidate passes that most working independent candidates pass."""
+    voters = [evidence[c.id] for c in known if _independent(c) and evidence[c.id].smoke_ok] or [
+        chosen
+    ]
+    return {
+        t
+        for t in chosen.tests_passed
+        if 2 * sum(1 for ev in voters if t in ev.tests_passed) > len(voters)
+    }
 
 
 def tests_broken(evidence: dict[int, Evidence], tester_files: list[str]) -> str:
@@ -334,8 +346,10 @@ def choose(
     pool = len(independents)
     # Passing is claimed only on something that ran and confirms the choice: the request's
     # examples, a second independent candidate that answers the same, or a test that kept
-    # its vote. Tests that all lost their vote confirm nothing.
-    confirmed = (has_examples and all_examples) or agree >= 2 or bool(ev.tests_passed - suspect)
+    # its vote and that most independent candidates pass too. A test only the chosen one
+    # passes confirms nothing: a model wrote what it expects, and half of such tests are
+    # wrong (bench/RESULTS.md, the ceiling).
+    confirmed = (has_examples and all_examples) or agree >= 2 or bool(_held(ev, evidence, known))
     # consensus is a majority of the independent candidates: two of five is not
     majority = pool >= 2 and agree >= 2 and agree * 2 > pool
     if has_examples and clean:

@@ -55,6 +55,25 @@ def test_nothing_that_ran_confirming_the_choice_is_not_a_success() -> None:
     assert agreeing.clean and not agreeing.unconfirmed and agreeing.verdict == "consensus 2/3"
 
 
+def test_a_test_only_the_chosen_candidate_passes_confirms_nothing() -> None:
+    """A model wrote what the tester's tests expect: one that most independent candidates
+    fail and only the chosen one passes is as likely to share its mistake as to catch theirs."""
+    from devteam.agents.select import Candidate, Evidence, choose
+
+    def ev(passed: list[str]) -> Evidence:
+        failed = {t: "x" for t in ("t::a", "t::b") if t not in passed}
+        return Evidence(imports={"solution": None}, tests={"passed": passed, "failed": failed})
+
+    cands = [Candidate(id=i, origin="draft" if i == 0 else "sample", files={}) for i in range(3)]
+    sel = choose(cands, {0: ev([]), 1: ev([]), 2: ev(["t::a", "t::b"])}, has_examples=False)
+    assert sel.chosen == 2 and sel.suspect_tests == []  # the tests kept their vote ...
+    assert sel.unconfirmed and not sel.clean and sel.verdict == "unverified"  # ... and no more
+    most = choose(cands, {0: ev(["t::a"]), 1: ev([]), 2: ev(["t::a", "t::b"])}, False)
+    assert most.chosen == 2 and most.clean and not most.unconfirmed  # t::a: 2 of 3 pass it
+    alone = choose(cands[:1], {0: ev(["t::a", "t::b"])}, has_examples=False)
+    assert alone.clean and not alone.unconfirmed  # a lone candidate: its tests are the vote
+
+
 def test_two_of_five_agreeing_is_no_consensus() -> None:
     from devteam.agents.select import Candidate, Evidence, choose
 
