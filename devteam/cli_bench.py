@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -218,6 +220,47 @@ def list_tasks(
         fail(exc)
 
 
+@contextmanager
+def _measuring_model(cfg: Any, name: str) -> Iterator[tuple[Any, Any, Any]]:
+    """Settings, the model endpoint and a metered client for a measurement (not a run).
+
+    The run's bounds (60,000 tokens, 30 minutes) would stop a measurement part-way: each
+    call stays capped by max_tokens_per_call and the request timeout instead."""
+    from devteam.bench.endpoint import bench_settings, open_endpoint
+    from devteam.events import EventBus, JsonlSink
+    from devteam.llm.budget import Budget
+    from devteam.llm.client import ChatClient
+    from devteam.llm.metered import MeteredModel
+    from devteam.sandbox import ensure_image
+
+    settings = bench_settings(cfg, cfg.out)
+    ensure_image(settings.sandbox, lambda msg: console.print(f"sandbox: {msg}"))
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    with open_endpoint(
+        settings, cfg.out, injected=False, needs_model=True, progress=console.print
+    ) as endpoint:
+        assert endpoint.base_url is not None
+        events = EventBus(name, [JsonlSink(cfg.out / "model-calls.jsonl")])
+        budget = Budget(
+            settings.budget.model_copy(update={"max_run_tokens": 10**12, "max_wall_s": 1e9})
+        )
+        client = MeteredModel(
+            ChatClient(
+                base_url=endpoint.base_url,
+                model=endpoint.model,
+                api_key=settings.api_key,
+                temperature=0.0,
+                seed=cfg.seed,
+                timeout_s=settings.request_timeout_s,
+            ),
+            budget,
+            events,
+            max_tokens=settings.max_tokens_per_call,
+            stream=False,
+        )
+        yield settings, endpoint, client
+
+
 @app.command("ceiling", epilog="Example: devteam bench ceiling --every 4 --samples 9")
 def ceiling_cmd(
     suite: Annotated[str, typer.Option(help="humaneval or projects.")] = "humaneval",
@@ -240,13 +283,8 @@ def ceiling_cmd(
     Example: devteam bench ceiling --every 4 --samples 9 --model qwen2.5-coder-1.5b
     """
     from devteam.bench.ceiling import run_ceiling
-    from devteam.bench.endpoint import BenchConfig, bench_settings, open_endpoint
+    from devteam.bench.endpoint import BenchConfig
     from devteam.bench.tasks import humaneval_every, load_tasks
-    from devteam.events import EventBus, JsonlSink
-    from devteam.llm.budget import Budget
-    from devteam.llm.client import ChatClient
-    from devteam.llm.metered import MeteredModel
-    from devteam.sandbox import ensure_image
 
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
@@ -255,33 +293,7 @@ def ceiling_cmd(
             chosen = [*(chosen or []), *humaneval_every(every)]
         selected = load_tasks(suite, chosen, limit=limit)
         cfg = BenchConfig(suite=suite, model=model, base_url=base_url, seed=seed, out=out)
-        settings = bench_settings(cfg, out)
-        ensure_image(settings.sandbox, lambda msg: console.print(f"sandbox: {msg}"))
-        out.mkdir(parents=True, exist_ok=True)
-        with open_endpoint(
-            settings, out, injected=False, needs_model=True, progress=console.print
-        ) as endpoint:
-            assert endpoint.base_url is not None
-            events = EventBus("ceiling", [JsonlSink(out / "model-calls.jsonl")])
-            # a measurement, not a run: the run's bounds (60,000 tokens, 30 minutes) would
-            # stop it part-way; each call stays capped by max_tokens_per_call and the timeout
-            budget = Budget(
-                settings.budget.model_copy(update={"max_run_tokens": 10**12, "max_wall_s": 1e9})
-            )
-            client = MeteredModel(
-                ChatClient(
-                    base_url=endpoint.base_url,
-                    model=endpoint.model,
-                    api_key=settings.api_key,
-                    temperature=0.0,
-                    seed=seed,
-                    timeout_s=settings.request_timeout_s,
-                ),
-                budget,
-                events,
-                max_tokens=settings.max_tokens_per_call,
-                stream=False,
-            )
+        with _measuring_model(cfg, "ceiling") as (settings, endpoint, client):
             meta = {
                 "model": endpoint.model,
                 "samples": samples,
@@ -335,5 +347,53 @@ def candidates_cmd(
     console.print(
         f"a right candidate in {exists} of {len(rows)} tasks, chosen in {found}; "
         f"wrote {out}/candidates.md and candidates.json",
+        markup=False,
+    )
+
+
+@app.command("claims", epilog="Example: devteam bench claims bench/out/he41-team --samples 2")
+def claims_cmd(
+    run: Annotated[Path, typer.Argument(help="A team run's output folder.")],
+    model: Model = None,
+    base_url: BaseUrl = None,
+    samples: Annotated[int, typer.Option(min=1, help="Samples per claimed task.")] = 2,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.8,
+    seed: Annotated[int, typer.Option(help="The run's seed; sample i uses seed+1000+i.")] = 0,
+    out: Annotated[Path, typer.Option(help="Output folder (a rerun keeps finished tasks).")] = Path(
+        "bench/out/claims"
+    ),
+) -> None:
+    """Check a team run's `passed` claims against more samples: which rule would withdraw the
+    false ones, and how many right ones with them?
+
+    Example: devteam bench claims bench/out/he41-team --samples 2 --model qwen2.5-coder-1.5b
+    """
+    from devteam.bench.claims import run_claims
+    from devteam.bench.endpoint import BenchConfig
+    from devteam.bench.results import load_results
+
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        suite = load_results(run / "results.json").metadata.suite
+        cfg = BenchConfig(suite=suite, model=model, base_url=base_url, seed=seed, out=out)
+        with _measuring_model(cfg, "claims") as (settings, _endpoint, client):
+            records = run_claims(
+                run,
+                client,
+                settings.sandbox,
+                out,
+                samples=samples,
+                temperature=temperature,
+                seed=seed,
+                progress=console.print,
+            )
+    except DevteamError as exc:
+        fail(exc)
+    except KeyboardInterrupt:
+        console.print(f"interrupted; finished tasks are in {out}/tasks.jsonl (rerun to go on)")
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
+    false = sum(not r.right for r in records)
+    console.print(
+        f"{len(records)} claims, {false} false; wrote {out}/claims.md and claims.json",
         markup=False,
     )

@@ -90,7 +90,8 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     return 1.0 - comb(n - c, k) / comb(n, k)
 
 
-def _files(text: str, task: Task) -> dict[str, str]:
+def sample_files(text: str, task: Task) -> dict[str, str]:
+    """The source files of a coder's reply, on the task's paths (the team's parser)."""
     return assign_paths(extract_files(text), task.files, None)
 
 
@@ -120,11 +121,15 @@ def measure_task(
         return reply.text
 
     solve = coder.messages("solve", task=task.text, files=task.files)
-    candidates = [Candidate(id=0, origin="draft", files=_files(ask(solve, role="coder"), task))]
+    candidates = [
+        Candidate(id=0, origin="draft", files=sample_files(ask(solve, role="coder"), task))
+    ]
     for i in range(samples):
         text = ask(solve, role="coder", temperature=temperature, seed=seed + 1 + i)
         candidates.append(
-            Candidate(id=i + 1, origin="sample", files=_files(text, task), temperature=temperature)
+            Candidate(
+                id=i + 1, origin="sample", files=sample_files(text, task), temperature=temperature
+            )
         )
     names = target_names(task.text)
     examples = extract_examples(task.text, names)
