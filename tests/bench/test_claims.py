@@ -86,16 +86,15 @@ def test_a_claim_is_checked_against_samples_graded_on_the_hidden_tests(
         return f"FILE: solution.py\n```python\n{replies.pop(0)}```\n"
 
     out = tmp_path / "claims"
-    (rec,) = run_claims(
-        run,
-        MeteredModel(ScriptedModel(respond), Budget(BudgetSettings()), EventBus()),
-        docker_sandbox_settings,
-        out,
-        samples=2,
-        temperature=0.8,
-        seed=0,
-        progress=lambda _m: None,
-    )
+
+    def check() -> list[ClaimRecord]:
+        model = MeteredModel(ScriptedModel(respond), Budget(BudgetSettings()), EventBus())
+        return run_claims(
+            run, model, docker_sandbox_settings, out, samples=2, temperature=0.8, seed=0,
+            progress=lambda _m: None,
+        )  # fmt: skip
+
+    (rec,) = check()
     assert rec.task_id == task.id and rec.right and rec.examples == 2
     first, second = rec.samples
     assert (first.seed, second.seed) == (1000, 1001)
@@ -105,14 +104,5 @@ def test_a_claim_is_checked_against_samples_graded_on_the_hidden_tests(
     table = (out / "claims.md").read_text()
     assert "1 claims: 1 right, 0 false" in table and "| 2 | 1 of 1 |" in table
     # a rerun keeps the finished task and asks no model
-    again = run_claims(
-        run,
-        MeteredModel(ScriptedModel(respond), Budget(BudgetSettings()), EventBus()),
-        docker_sandbox_settings,
-        out,
-        samples=2,
-        temperature=0.8,
-        seed=0,
-        progress=lambda _m: None,
-    )
+    again = check()
     assert again == [rec] and replies == []
