@@ -29,7 +29,7 @@ from devteam.agents.state import RunState
 from devteam.bench.ceiling import sample_files
 from devteam.bench.errors import BenchError
 from devteam.bench.grading import grade, source_files
-from devteam.bench.recorded import final_state
+from devteam.bench.recorded import NOT_TEAMS, final_state
 from devteam.bench.results import load_results
 from devteam.bench.tasks import Task, load_tasks
 from devteam.config import SandboxSettings
@@ -168,7 +168,7 @@ def run_claims(
 ) -> list[ClaimRecord]:
     """Measure every claimed task of the team run in ``run`` (finished ones are kept)."""
     results = load_results(run / "results.json")
-    if results.metadata.strategy != "team":
+    if results.metadata.strategy in NOT_TEAMS:
         raise BenchError(
             f"{run} holds a {results.metadata.strategy!r} run; only a team run claims "
             "`passed` on its own evidence. Point to a `devteam bench run --strategy team` folder."

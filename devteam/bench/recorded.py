@@ -24,6 +24,9 @@ from devteam.bench.results import load_results
 from devteam.bench.tasks import Task, load_tasks
 from devteam.config import SandboxSettings, Settings
 
+#: The strategies that are no team: their runs keep no candidates.
+NOT_TEAMS = ("single", "reflect", "reference")
+
 
 class GradedCandidate(BaseModel):
     id: int
@@ -69,7 +72,7 @@ def grade_recorded(
     """Grade every recorded candidate of every task of the bench run in ``out``."""
     results = load_results(out / "results.json")
     meta = results.metadata
-    if meta.strategy != "team":
+    if meta.strategy in NOT_TEAMS:
         raise BenchError(
             f"{out} holds a {meta.strategy!r} run; only a team run records candidates. "
             "Point to the output folder of `devteam bench run --strategy team`."
