@@ -39,6 +39,8 @@ from devteam.agents.replies import assign_paths, is_test_path
 from devteam.agents.select import Candidate, Evidence, choose
 from devteam.agents.test_imports import fix_test_imports
 from devteam.bench.grading import grade, source_files
+from devteam.bench.results import TaskRecord
+from devteam.bench.resume import TASKS_FILE, read_records
 from devteam.bench.tasks import Task
 from devteam.config import SandboxSettings
 from devteam.llm.metered import MeteredModel
@@ -62,8 +64,7 @@ class SampleResult(BaseModel):
     crashes: list[str] = Field(default_factory=list)
 
 
-class TaskCeiling(BaseModel):
-    task_id: str
+class TaskCeiling(TaskRecord):
     examples: int = Field(description="examples the request states")
     variants: list[str] = Field(
         default_factory=list, description="probes made from the examples by changing them"
@@ -331,13 +332,8 @@ def run_ceiling(
 ) -> list[TaskCeiling]:
     """Measure every task (a finished task's record is kept and not measured again)."""
     out.mkdir(parents=True, exist_ok=True)
-    records_file = out / "tasks.jsonl"
-    done = {}
-    if records_file.is_file():
-        for line in records_file.read_text().splitlines():
-            if line.strip():
-                rec = TaskCeiling.model_validate_json(line)
-                done[rec.task_id] = rec
+    records_file = out / TASKS_FILE
+    done = read_records(records_file, TaskCeiling, "ceiling record")
     results = []
     for i, task in enumerate(tasks, 1):
         if task.id in done:

@@ -30,7 +30,8 @@ from devteam.bench.ceiling import sample_files
 from devteam.bench.errors import BenchError
 from devteam.bench.grading import grade, source_files
 from devteam.bench.recorded import NOT_TEAMS, final_state
-from devteam.bench.results import load_results
+from devteam.bench.results import TaskRecord, load_results
+from devteam.bench.resume import TASKS_FILE, read_records
 from devteam.bench.tasks import Task, load_tasks
 from devteam.config import SandboxSettings
 from devteam.llm.metered import MeteredModel
@@ -50,8 +51,7 @@ class ClaimSample(BaseModel):
     )
 
 
-class ClaimRecord(BaseModel):
-    task_id: str
+class ClaimRecord(TaskRecord):
     chosen: int
     right: bool = Field(description="the delivered candidate passes the hidden tests")
     examples: int
@@ -176,13 +176,8 @@ def run_claims(
     claimed = [r.task_id for r in results.tasks if r.status == "passed"]
     tasks = load_tasks(results.metadata.suite, claimed) if claimed else []
     out.mkdir(parents=True, exist_ok=True)
-    records_file = out / "tasks.jsonl"
-    done: dict[str, ClaimRecord] = {}
-    if records_file.is_file():
-        for line in records_file.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                rec = ClaimRecord.model_validate_json(line)
-                done[rec.task_id] = rec
+    records_file = out / TASKS_FILE
+    done = read_records(records_file, ClaimRecord, "claim record")
     records: list[ClaimRecord] = []
     for i, task in enumerate(tasks, 1):
         if task.id in done:

@@ -14,10 +14,15 @@ from devteam.bench.errors import BenchError
 SCHEMA_VERSION = 1
 
 
-class TaskResult(BaseModel):
-    """One task: the hidden tests' verdict and what it cost."""
+class TaskRecord(BaseModel):
+    """What a bench command records of one task in ``tasks.jsonl`` as it finishes."""
 
     task_id: str
+
+
+class TaskResult(TaskRecord):
+    """One task: the hidden tests' verdict and what it cost."""
+
     passed: bool = Field(description="the hidden tests pass")
     status: str = Field(description="what the strategy itself reported (or error)")
     reason: str = ""

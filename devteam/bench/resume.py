@@ -12,13 +12,15 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from devteam.bench.errors import BenchError
-from devteam.bench.results import Segment, TaskResult
+from devteam.bench.results import Segment, TaskRecord, TaskResult
 from devteam.bench.tasks import Task
+
+R = TypeVar("R", bound=TaskRecord)
 
 RUN_FILE = "run.json"
 TASKS_FILE = "tasks.jsonl"
@@ -104,24 +106,32 @@ def resume(
 def finished(out: Path, tasks: list[Task]) -> dict[str, TaskResult]:
     """The tasks recorded in ``tasks.jsonl``, by id."""
     jsonl = out / TASKS_FILE
+    wanted = {t.id for t in tasks}
+    done = read_records(jsonl, TaskResult, "task result")
+    for task_id in done:
+        if task_id not in wanted:
+            raise BenchError(
+                f"{jsonl} holds {task_id}, which is not among the selected tasks; "
+                "resume with the options of the original run."
+            )
+    return done
+
+
+def read_records(jsonl: Path, model: type[R], what: str) -> dict[str, R]:
+    """The records a bench command wrote to ``jsonl`` as each task finished, by task id (none
+    when the file is not there); a line that is not one is a BenchError naming it."""
     if not jsonl.is_file():
         return {}
-    wanted = {t.id for t in tasks}
-    done: dict[str, TaskResult] = {}
+    done: dict[str, R] = {}
     for n, line in enumerate(jsonl.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
         try:
-            record = TaskResult.model_validate_json(line)
+            record = model.model_validate_json(line)
         except ValidationError:
             raise BenchError(
-                f"{jsonl} line {n} is not a task result; repair or remove that line."
+                f"{jsonl} line {n} is not a {what}; repair or remove that line."
             ) from None
-        if record.task_id not in wanted:
-            raise BenchError(
-                f"{jsonl} holds {record.task_id}, which is not among the selected tasks; "
-                "resume with the options of the original run."
-            )
         done[record.task_id] = record
     return done
 
