@@ -125,10 +125,18 @@ def has_checkpoint(settings: Settings, thread_id: str) -> bool:
         sqlite = checkpointer_kind(settings.checkpointer) == "sqlite"
         if sqlite and not settings.checkpoint_db.is_file():
             return False
-        with open_checkpointer(settings) as saver:
-            return saver.get_tuple({"configurable": {"thread_id": thread_id}}) is not None
+        return last_values(settings, thread_id) is not None
     except Exception:  # a damaged or unreachable store has nothing to resume from
         return False
+
+
+def last_values(settings: Settings, thread_id: str) -> dict[str, Any] | None:
+    """The state a thread's last checkpoint holds, or None when the thread has none.
+
+    Raises what ``open_checkpointer`` raises for a store it cannot open."""
+    with open_checkpointer(settings) as saver:
+        found = saver.get_tuple({"configurable": {"thread_id": thread_id}})
+    return None if found is None else dict(found.checkpoint.get("channel_values") or {})
 
 
 @contextmanager

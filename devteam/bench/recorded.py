@@ -53,15 +53,12 @@ class RecordedTask(BaseModel):
 
 def final_state(state_dir: Path, run_id: str) -> dict[str, Any] | None:
     """The last checkpoint's values of one bench task, or None when it has none."""
-    from devteam.checkpoint import open_checkpointer
+    from devteam.checkpoint import last_values
 
-    db = state_dir / "checkpoints.sqlite"
-    if not db.is_file():
-        return None
     settings = Settings(state_dir=state_dir, checkpointer="sqlite")
-    with open_checkpointer(settings) as saver:
-        found = saver.get_tuple({"configurable": {"thread_id": run_id}})
-    return None if found is None else dict(found.checkpoint.get("channel_values") or {})
+    if not settings.checkpoint_db.is_file():
+        return None
+    return last_values(settings, run_id)
 
 
 def grade_recorded(

@@ -264,18 +264,16 @@ def _add_records(data: ReportData, run_dir: Path) -> None:
 
 def _add_checkpoint(data: ReportData, settings: Settings) -> None:
     """The spec, reviews and acceptance from the run's last checkpoint, where it is readable."""
-    from devteam.checkpoint import open_checkpointer
+    from devteam.checkpoint import last_values
 
     if settings.checkpointer.strip() == "sqlite" and not settings.checkpoint_db.is_file():
         return
     try:
-        with open_checkpointer(settings) as saver:
-            found = saver.get_tuple({"configurable": {"thread_id": data.run_id}})
+        state = last_values(settings, data.run_id)
     except Exception:  # a damaged or unreachable store: the report is made without it
         return
-    if found is None:
+    if state is None:
         return
-    state = dict(found.checkpoint.get("channel_values") or {})
     if isinstance(state.get("spec"), dict):
         data.spec = state["spec"]
     data.reviews = dict(state.get("reviews") or {})
