@@ -37,7 +37,9 @@ from devteam.agents.test_imports import fix_test_imports
 from devteam.events import Note
 from devteam.llm.parsing import extract_files
 
-#: Seeds of second repairs (``REPAIR_SEED + n``), apart from the samples' (1000 per round).
+#: Seeds of the samples: ``SAMPLE_SEED * round + i`` on top of the run's seed.
+SAMPLE_SEED = 1000
+#: Seeds of second repairs (``REPAIR_SEED + n``), apart from the samples'.
 REPAIR_SEED = 500
 
 
@@ -171,7 +173,7 @@ def sample(state: RunState, deps: Deps) -> dict[str, Any]:
     coder = deps.name_of("coder")
     known = [Candidate.model_validate(c) for c in state.get("candidates", [])]
     round_ = state.get("sample_rounds", 0) + 1
-    base_seed = (deps.settings.seed or 0) + 1000 * round_
+    base_seed = (deps.settings.seed or 0) + SAMPLE_SEED * round_
     next_id = max((c.id for c in known), default=-1) + 1
     # The request's own examples pass and only the tester disagrees: a majority of three
     # settles that; full rounds are for evidence that is missing or trusted and against.

@@ -73,20 +73,11 @@ def _evidence(
     state: RunState, deps: Deps, candidates: list[Candidate], tester_tests: dict[str, str]
 ) -> tuple[dict[int, Evidence], str, Selection]:
     """Evidence for every candidate (reusing what was gathered against the same checks)."""
-    spec = spec_of(state)
-    examples = [Example.model_validate(e) for e in state.get("examples", [])]
     tests = dict(tester_tests)
     if EXAMPLES_FILE in state.get("test_files", []) and deps.workspace.exists(EXAMPLES_FILE):
         tests[EXAMPLES_FILE] = deps.workspace.read(EXAMPLES_FILE)
-    plan = check_plan(
-        modules_of(spec),
-        state.get("names", []),
-        state.get("signatures", {}),
-        examples,
-        tests,
-        timeout_s=deps.settings.sandbox.timeout_s,
-        variants=deps.team.loop.vary_inputs,
-        request=state["task"],
+    plan = plan_for(
+        state, tests, timeout_s=deps.settings.sandbox.timeout_s, variants=deps.team.loop.vary_inputs
     )
     key = hashlib.sha256(json.dumps([plan, tests], sort_keys=True).encode()).hexdigest()[:16]
     stored = state.get("evidence", {}) if state.get("evidence_key") == key else {}
@@ -97,11 +88,28 @@ def _evidence(
     selection = choose(
         candidates,
         evidence,
-        has_examples=bool(examples),
+        has_examples=bool(state.get("examples")),
         tester_files=sorted(tester_tests),
         anchor_pool=1 if deps.team.loop.samples_anchored == 0 else 3,
     )
     return evidence, key, selection
+
+
+def plan_for(
+    state: RunState, tests: dict[str, str], *, timeout_s: float, variants: bool
+) -> dict[str, Any]:
+    """The check of a run's candidates: what its request asks for (the state's modules,
+    names, signatures and examples) and ``tests``, the tests to run."""
+    return check_plan(
+        modules_of(spec_of(state)),
+        state.get("names", []),
+        state.get("signatures", {}),
+        [Example.model_validate(e) for e in state.get("examples", [])],
+        tests,
+        timeout_s=timeout_s,
+        variants=variants,
+        request=state["task"],
+    )
 
 
 def _run_candidates(

@@ -21,9 +21,11 @@ from typing import Any, cast
 
 from pydantic import BaseModel, Field
 
+from devteam.agents.candidates import SAMPLE_SEED
+from devteam.agents.checking import plan_for
 from devteam.agents.common import modules_of, spec_of
 from devteam.agents.examples import EXAMPLES_FILE, Example, examples_test_file
-from devteam.agents.execution import check_plan, run_candidates
+from devteam.agents.execution import run_candidates
 from devteam.agents.select import Candidate
 from devteam.agents.state import RunState
 from devteam.bench.ceiling import sample_files
@@ -95,10 +97,11 @@ def measure_claim(
 ) -> ClaimRecord:
     chosen_id = int((state.get("selection") or {}).get("chosen", 0))
     chosen = Candidate.model_validate(next(c for c in state["candidates"] if c["id"] == chosen_id))
-    spec = spec_of(cast(RunState, state))
+    run_state = cast(RunState, state)
+    spec = spec_of(run_state)
     solve = load_role("coder").messages("solve", task=state["task"], files=spec.files)
     drawn: list[Candidate] = []
-    seeds = [seed + 1000 + i for i in range(samples)]
+    seeds = [seed + SAMPLE_SEED + i for i in range(samples)]  # the team's first round
     tokens = 0
     for i, s in enumerate(seeds):
         reply = model.complete(
@@ -107,20 +110,10 @@ def measure_claim(
         tokens += reply.prompt_tokens + reply.completion_tokens
         drawn.append(Candidate(id=-1 - i, origin="sample", files=sample_files(reply.text, task)))
     examples = [Example.model_validate(e) for e in state.get("examples", [])]
-    modules = modules_of(spec)
     tests = dict(state.get("tester_tests") or {})
     if examples:
-        tests[EXAMPLES_FILE] = examples_test_file(examples, modules)
-    plan = check_plan(
-        modules,
-        state.get("names", []),
-        state.get("signatures", {}),
-        examples,
-        tests,
-        timeout_s=sandbox.timeout_s,
-        variants=True,
-        request=state["task"],
-    )
+        tests[EXAMPLES_FILE] = examples_test_file(examples, modules_of(spec))
+    plan = plan_for(run_state, tests, timeout_s=sandbox.timeout_s, variants=True)
     stated = {*plan["variants"], *(e.call for e in examples)}
     work = folder / "check"
     work.mkdir(parents=True, exist_ok=True)
