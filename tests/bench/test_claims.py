@@ -106,3 +106,18 @@ def test_a_claim_is_checked_against_samples_graded_on_the_hidden_tests(
     # a rerun keeps the finished task and asks no model
     again = check()
     assert again == [rec] and replies == []
+
+
+def test_a_line_that_is_no_record_is_one_sentence(tmp_path: Path) -> None:
+    """The finished tasks a rerun keeps (``tasks.jsonl``, as for the ceiling and bench runs)."""
+    from devteam.bench.errors import BenchError
+    from devteam.bench.resume import read_records
+
+    jsonl = tmp_path / "tasks.jsonl"
+    assert read_records(jsonl, ClaimRecord, "claim record") == {}  # no file: nothing finished
+    good = ClaimRecord(task_id="HumanEval/0", chosen=0, right=True, examples=1, samples=[])
+    jsonl.write_text(good.model_dump_json() + "\n\n" + '{"task_id": "HumanEval/4"}\n')
+    with pytest.raises(BenchError, match=r"tasks.jsonl line 3 is not a claim record; repair"):
+        read_records(jsonl, ClaimRecord, "claim record")
+    jsonl.write_text(good.model_dump_json() + "\n")
+    assert read_records(jsonl, ClaimRecord, "claim record") == {"HumanEval/0": good}
