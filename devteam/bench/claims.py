@@ -38,6 +38,7 @@ from devteam.bench.tasks import Task, load_tasks
 from devteam.config import SandboxSettings
 from devteam.llm.metered import MeteredModel
 from devteam.roles import load_role
+from devteam.sandbox import open_sandbox
 
 
 class ClaimSample(BaseModel):
@@ -117,8 +118,6 @@ def measure_claim(
     stated = {*plan["variants"], *(e.call for e in examples)}
     work = folder / "check"
     work.mkdir(parents=True, exist_ok=True)
-    from devteam.sandbox import open_sandbox
-
     with open_sandbox(sandbox, workspace=work) as box:
         evidence = run_candidates(box, [chosen, *drawn], plan, tests, timeout_s=sandbox.timeout_s)
     mine = evidence[chosen.id].probes
